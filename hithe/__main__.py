@@ -1,0 +1,3 @@
+from hithe.cli.main import main
+
+main()

@@ -1,0 +1,242 @@
+"""Interactive plumbing for run/start/attach/exec: raw terminal, the hijacked
+stream pump, detach keys, terminal resizing and signal forwarding.
+
+Same shape as the docker CLI's hijackedIOStreamer: output is copied in the
+calling thread, input in a daemon thread; stdin EOF half-closes the
+connection (the container sees EOF), output EOF ends the session, and with a
+TTY the detach sequence (default ctrl-p,ctrl-q) is caught on the client side
+as well as passed to the daemon.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+from hithe.client.stream import copy_stream
+
+DEFAULT_ESCAPE = b"\x10\x11"  # ctrl-p, ctrl-q
+
+
+def parse_detach_keys(keys: str) -> bytes:
+    """moby/term ToBytes: "ctrl-p,ctrl-q", "a,ctrl-@", ... to bytes."""
+    out = bytearray()
+    for key in keys.split(","):
+        k = key.strip()
+        if len(k) == 1:
+            out.append(ord(k))
+            continue
+        lk = k.lower()
+        if lk.startswith("ctrl-") and len(k) == 6:
+            c = lk[5]
+            if "a" <= c <= "z":
+                out.append(ord(c) - ord("a") + 1)
+                continue
+            special = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+            if c in special:
+                out.append(special[c])
+                continue
+        raise ValueError(f"Unknown character: '{k}'")
+    return bytes(out)
+
+
+class EscapeDetector:
+    """Pass bytes through, holding back a possible prefix of the escape sequence
+    (moby/term EscapeProxy); ``feed`` returns (bytes to send, detached?)."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        out = bytearray()
+        for b in data:
+            cand = self.held + bytes([b])
+            if self.keys.startswith(cand):
+                self.held = cand
+                if cand == self.keys:
+                    self.held = b""
+                    return bytes(out), True
+                continue
+            out += cand
+            self.held = b""
+        return bytes(out), False
+
+
+class RawTerminal:
+    """Put fd 0 in raw mode (docker's SetRawTerminal on stdin) and always restore."""
+
+    def __init__(self, fd: int = 0) -> None:
+        self.fd = fd
+        self.saved: Any = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "RawTerminal":
+        import termios
+        import tty
+
+        if os.isatty(self.fd):
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setraw(self.fd, termios.TCSANOW)
+        return self
+
+    def restore(self) -> None:
+        with self._lock:
+            if self.saved is not None:
+                import termios
+                try:
+                    termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+                except OSError:
+                    pass
+                self.saved = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
+
+
+def terminal_size() -> tuple[int, int]:
+    """(height, width) of the terminal on stdout; (0, 0) when not a terminal."""
+    try:
+        sz = os.get_terminal_size(1)
+        return sz.lines, sz.columns
+    except OSError:
+        return 0, 0
+
+
+def pump(hj: Any, *, stdin: bool, tty: bool, out_fd: int | None = 1, err_fd: int | None = 2,
+         detach_keys: str = "", raw: RawTerminal | None = None) -> bool:
+    """Copy stdin to the connection and the connection to stdout/stderr.
+
+    Returns True when the user typed the detach sequence."""
+    detached = threading.Event()
+    escape = None
+    if stdin and tty:
+        try:
+            escape = EscapeDetector(parse_detach_keys(detach_keys) if detach_keys else DEFAULT_ESCAPE)
+        except ValueError:
+            escape = EscapeDetector(DEFAULT_ESCAPE)
+
+    def input_loop() -> None:
+        try:
+            while True:
+                try:
+                    data = os.read(0, 32768)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                if escape is not None:
+                    data, hit = escape.feed(data)
+                    if data:
+                        hj.sendall(data)
+                    if hit:
+                        detached.set()
+                        if raw is not None:
+                            raw.restore()
+                        try:
+                            import socket
+                            hj.sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                        return
+                else:
+                    hj.sendall(data)
+        except OSError:
+            pass
+        if raw is not None:
+            raw.restore()
+        hj.close_write()
+
+    if stdin:
+        threading.Thread(target=input_loop, name="stdin", daemon=True).start()
+    try:
+        if out_fd is not None or err_fd is not None:
+            copy_stream(hj.recv, out_fd, err_fd, tty)
+        elif stdin:
+            # nothing to print: wait for the daemon to close the stream
+            while hj.recv():
+                pass
+    finally:
+        if raw is not None:
+            raw.restore()
+    return detached.is_set()
+
+
+class ResizeMonitor:
+    """Send the terminal size after start and on every SIGWINCH."""
+
+    def __init__(self, resize: Callable[[int, int], None]) -> None:
+        self.resize = resize
+        self._old: Any = None
+
+    def initial(self, retries: int = 5) -> None:
+        import time
+
+        h, w = terminal_size()
+        if not h and not w:
+            return
+        # the process may not be ready for a resize right after start/exec-start
+        for attempt in range(retries):
+            try:
+                self.resize(h, w)
+                return
+            except Exception:
+                time.sleep(0.01 * (attempt + 1))
+        sys.stderr.write("failed to resize tty, using default size\n")
+
+    def start(self) -> None:
+        def on_winch(_sig: int, _frame: object) -> None:
+            h, w = terminal_size()
+            try:
+                self.resize(h, w)
+            except Exception:
+                pass
+
+        try:
+            self._old = signal.signal(signal.SIGWINCH, on_winch)
+        except ValueError:
+            self._old = None  # not in the main thread
+
+    def stop(self) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGWINCH, self._old)
+
+
+# signals never forwarded: job control and those the CLI itself needs
+_NOT_FORWARDED = {"SIGCHLD", "SIGPIPE", "SIGWINCH", "SIGURG", "SIGKILL", "SIGSTOP",
+                  "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCONT", "SIGSEGV", "SIGBUS",
+                  "SIGFPE", "SIGILL", "SIGPROF", "SIGVTALRM"}
+
+
+def forward_signals(kill: Callable[[str], None]) -> Callable[[], None]:
+    """Forward signals the CLI receives to the container (docker's ForwardAllSignals);
+    returns a function that restores the previous handlers."""
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        try:
+            kill(name[3:] if name.startswith("SIG") else name)
+        except Exception:
+            pass
+
+    for sig in signal.Signals:
+        if sig.name in _NOT_FORWARDED or sig.name.startswith("SIGRT"):
+            continue
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (OSError, ValueError, RuntimeError):
+            continue
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            try:
+                signal.signal(sig, old)
+            except (OSError, ValueError):
+                pass
+
+    return restore

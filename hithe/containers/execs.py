@@ -1,0 +1,167 @@
+"""Exec sessions: a process started inside a running container, under its own conmon."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from hithe.containers.create import merge_env
+from hithe.containers.record import PAUSED, Container
+from hithe.containers.service import ContainerService
+from hithe.containers.users import resolve_user
+from hithe.errors import Conflict, HitheError, InvalidParameter, NotFound
+from hithe.runtime.conmon import ExecHandle
+from hithe.runtime.oci_spec import effective_caps, rlimits
+
+
+@dataclass
+class ExecSession:
+    id: str
+    container_id: str
+    cmd: list[str]
+    tty: bool
+    attach_stdin: bool
+    attach_stdout: bool
+    attach_stderr: bool
+    env: list[str]
+    user: str
+    working_dir: str
+    privileged: bool
+    detach_keys: str
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+    can_remove: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ExecService:
+    def __init__(self, containers: ContainerService, exec_root: str) -> None:
+        self.containers = containers
+        self.exec_root = exec_root
+        self._s: dict[str, ExecSession] = {}
+        os.makedirs(exec_root, exist_ok=True)
+
+    def get(self, eid: str) -> ExecSession:
+        s = self._s.get(eid)
+        if s is None:
+            raise NotFound(f"No such exec instance: {eid}")
+        return s
+
+    def _running_container(self, c: Container) -> None:
+        if c.state.status == PAUSED:
+            raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
+        if not c.state.running:
+            raise Conflict(f"Container {c.id} is not running")
+
+    def create(self, ref: str, body: dict[str, Any]) -> ExecSession:
+        c = self.containers.get(ref)
+        self._running_container(c)
+        cmd = body.get("Cmd")
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        if not cmd or not isinstance(cmd, list):
+            raise InvalidParameter("No exec command specified")
+        s = ExecSession(
+            id=secrets.token_hex(32), container_id=c.id, cmd=[str(x) for x in cmd], tty=bool(body.get("Tty")),
+            attach_stdin=bool(body.get("AttachStdin")), attach_stdout=bool(body.get("AttachStdout")),
+            attach_stderr=bool(body.get("AttachStderr")), env=list(body.get("Env") or []),
+            user=body.get("User") or "", working_dir=body.get("WorkingDir") or "",
+            privileged=bool(body.get("Privileged")), detach_keys=body.get("DetachKeys") or "")
+        self._s[s.id] = s
+        self.containers._event(c, "exec_create: " + " ".join(s.cmd), execID=s.id)
+        self._gc()
+        return s
+
+    def _gc(self) -> None:
+        # Docker forgets finished exec sessions; keep the last ones for `exec inspect`.
+        done = [s for s in self._s.values() if s.exit_code is not None]
+        for s in done[:-256]:
+            self._s.pop(s.id, None)
+
+    def _process_json(self, c: Container, s: ExecSession, rootfs: str) -> dict[str, Any]:
+        uid, gid, extra = resolve_user(rootfs, s.user or c.user)
+        caps = effective_caps(c.spec.privileged or s.privileged, c.spec.cap_add, c.spec.cap_drop)
+        env = merge_env(c.env, s.env)
+        if s.tty and not any(e.startswith("TERM=") for e in env):
+            env.append("TERM=xterm")
+        return {
+            "terminal": s.tty, "args": s.cmd, "env": env, "cwd": s.working_dir or c.working_dir or "/",
+            "user": {"uid": uid, "gid": gid, **({"additionalGids": extra} if extra else {})},
+            "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
+            "rlimits": rlimits(c.spec.ulimits),
+            "noNewPrivileges": "no-new-privileges" in c.spec.security_opt,
+        }
+
+    def _spawn_sync(self, c: Container, s: ExecSession, attach: bool) -> tuple[ExecHandle, int]:
+        d = os.path.join(self.exec_root, s.id)
+        os.makedirs(d, exist_ok=True)
+        rootfs = os.path.join(self.containers.dir_of(c), "rootfs")
+        pj = os.path.join(d, "process.json")
+        with open(pj, "w") as f:
+            json.dump(self._process_json(c, s, rootfs), f)
+        h = self.containers.mon.exec_spawn(c.id, s.id, d, pj, tty=s.tty, stdin=s.attach_stdin and attach,
+                                           attach=attach)
+        pid = h.begin()
+        return h, pid
+
+    async def start(self, eid: str, *, detach: bool) -> tuple[ExecSession, ExecHandle, socket.socket | None]:
+        s = self.get(eid)
+        if s.running or s.exit_code is not None:
+            raise Conflict(f"Error: Exec command {eid} is already running" if s.running
+                           else f"Error: Exec command {eid} has already run")
+        c = self.containers.get(s.container_id)
+        self._running_container(c)
+        s.running = True
+        try:
+            h, pid = await self.containers._thread(self._spawn_sync, c, s, not detach)
+        except HitheError:
+            s.running = False
+            s.exit_code = 126
+            s.done.set()
+            self._cleanup(s)
+            raise
+        s.pid = pid
+        self.containers._event(c, "exec_start: " + " ".join(s.cmd), execID=s.id)
+        asyncio.get_running_loop().create_task(self._wait(c, s, h))
+        return s, h, h.sock
+
+    async def _wait(self, c: Container, s: ExecSession, h: ExecHandle) -> None:
+        code = await self.containers._thread(h.wait)
+        s.exit_code = code if code >= 0 else 126
+        s.running = False
+        s.pid = 0
+        s.done.set()
+        self._cleanup(s)
+        self.containers._event(c, "exec_die", execID=s.id, exitCode=str(s.exit_code))
+
+    def _cleanup(self, s: ExecSession) -> None:
+        shutil.rmtree(os.path.join(self.exec_root, s.id), ignore_errors=True)
+        sockdir = os.path.join(self.containers.mon.p.socket_dir, s.id)
+        try:
+            os.unlink(sockdir)
+        except IsADirectoryError:
+            shutil.rmtree(sockdir, ignore_errors=True)
+        except OSError:
+            pass
+
+    def resize(self, eid: str, h: int, w: int) -> None:
+        s = self.get(eid)
+        if not s.running:
+            raise Conflict(f"Exec {eid} is not running")
+        self.containers.mon.resize(os.path.join(self.exec_root, s.id), h, w)
+
+    def inspect(self, eid: str) -> dict[str, Any]:
+        s = self.get(eid)
+        return {
+            "CanRemove": False, "ContainerID": s.container_id, "DetachKeys": s.detach_keys,
+            "ExitCode": s.exit_code, "ID": s.id, "OpenStderr": s.attach_stderr, "OpenStdin": s.attach_stdin,
+            "OpenStdout": s.attach_stdout, "Running": s.running, "Pid": s.pid,
+            "ProcessConfig": {"arguments": s.cmd[1:], "entrypoint": s.cmd[0], "privileged": s.privileged,
+                              "tty": s.tty, "user": s.user},
+        }

@@ -1,0 +1,59 @@
+"""The composition root: every service of one daemon instance, wired together."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from hithe.containers.execs import ExecService
+from hithe.containers.service import ContainerService, ServicePaths
+from hithe.content import ContentStore
+from hithe.daemon.config import DaemonConfig
+from hithe.events.bus import EventBus
+from hithe.images.store import ImageStore
+from hithe.metadata.db import Database
+from hithe.runtime.conmon import Monitor, RuntimePaths
+from hithe.snapshots.layers import LayerStore
+from hithe.snapshots.overlay import OverlaySnapshotter
+
+
+@dataclass
+class Engine:
+    config: DaemonConfig
+    db: Database
+    content: ContentStore
+    layers: LayerStore
+    images: ImageStore
+    events: EventBus
+    containers: ContainerService
+    execs: ExecService
+    started_at: float = 0.0
+
+    @classmethod
+    def open(cls, cfg: DaemonConfig) -> "Engine":
+        for d in (cfg.data_root, cfg.exec_root):
+            os.makedirs(d, mode=0o711, exist_ok=True)
+        db = Database(os.path.join(cfg.data_root, "hithe.db"))
+        content = ContentStore(os.path.join(cfg.data_root, "content"))
+        content.clean_ingest()
+        layers = LayerStore(os.path.join(cfg.data_root, "overlay"), db)
+        layers.clean_temp()
+        images = ImageStore(db, content, layers)
+        events = EventBus()
+        monitor = Monitor(RuntimePaths(runc_root=os.path.join(cfg.exec_root, "runc"),
+                                       exits_dir=os.path.join(cfg.exec_root, "exits"),
+                                       socket_dir=os.path.join(cfg.exec_root, "s")))
+        snap = OverlaySnapshotter(layers, os.path.join(cfg.data_root, "overlay", "empty"))
+        try:
+            from hithe.runtime.seccomp import seccomp_for
+        except ImportError:  # the profile converter is optional at start-up
+            seccomp_for = None  # type: ignore[assignment]
+        containers = ContainerService(
+            db, images, snap, monitor, events,
+            ServicePaths(containers_dir=os.path.join(cfg.data_root, "containers"),
+                         cgroup_parent=cfg.cgroup_parent, init_path=cfg.init_path,
+                         default_log_opts=dict(cfg.log_opts)),
+            seccomp=seccomp_for)
+        os.makedirs(os.path.join(cfg.data_root, "containers"), exist_ok=True)
+        execs = ExecService(containers, os.path.join(cfg.exec_root, "exec"))
+        return cls(config=cfg, db=db, content=content, layers=layers, images=images, events=events,
+                   containers=containers, execs=execs)
