@@ -106,8 +106,9 @@ def inspect(c: Container, container_dir: str, log_path: str, size: tuple[int, in
 
 
 def _command_string(c: Container) -> str:
-    parts = [c.path] + c.args if c.path else c.args
-    return " ".join(parts)
+    # Docker quotes arguments containing spaces in the `ps` COMMAND column.
+    args = [f"'{a}'" if " " in a else a for a in c.args]
+    return " ".join([c.path] + args) if c.path else " ".join(args)
 
 
 def summary(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]:

@@ -181,6 +181,7 @@ class ContainerService:
                 if not f.done():
                     f.set_exception(e)
             rs.notify_exit(c.state.exit_code)
+            self._remove_if_auto(c)
             raise
         for f, s in zip(waiters, socks):
             if f.done():
@@ -193,8 +194,10 @@ class ContainerService:
             await self._thread(self._cleanup_sync, c)
             c.state.error = e.message
             c.state.status = EXITED
+            c.state.exit_code = _exit_code_for_error(e.message)
             self._save(c)
-            rs.notify_exit(127)
+            rs.notify_exit(c.state.exit_code)
+            self._remove_if_auto(c)
             raise
         c.state.status = RUNNING
         c.state.pid = pid
@@ -265,6 +268,16 @@ class ContainerService:
         except OSError as e:
             log.warning("unmount %s: %s", c.id, e)
         self._keepers.pop(c.id, None)
+
+    def _remove_if_auto(self, c: Container) -> None:
+        """A --rm container whose start failed is removed, as Docker does."""
+        if c.spec.auto_remove:
+            async def rm() -> None:
+                try:
+                    await self.remove(c.id, force=True)
+                except HitheError:
+                    pass
+            asyncio.get_running_loop().create_task(rm())
 
     # --- exits --------------------------------------------------------------
     def on_exit_file(self, cid: str) -> None:

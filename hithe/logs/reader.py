@@ -197,7 +197,10 @@ def _tail_start(files: list[_File], n: int) -> tuple[int, dict[int, int]] | None
                     seen[STDERR] = seen[STDERR] or _has_records(lines, STDERR)
                     continue
         else:
-            pending = [s for s in (STDOUT, STDERR) if seen[s] and not done[s]]
+            # Skip blocks without records of a stream still to settle (an
+            # unseen stream's first record met here would be a line before
+            # the window: it must be seen to be excluded).
+            pending = [s for s in (STDOUT, STDERR) if not done[s]]
             if not any(_has_records(lines, s) for s in pending):
                 if floor is not None and base <= floor:
                     return finish(base)

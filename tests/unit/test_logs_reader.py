@@ -284,7 +284,7 @@ def gen_log(rng: random.Random, n: int, mode: str, *, partial: float, bad: float
 
 
 def split_files(rng: random.Random, lines: list[bytes], torn: bool) -> list[bytes]:
-    cuts = sorted(rng.sample(range(1, len(lines)), rng.randint(0, 2)))
+    cuts = sorted(rng.sample(range(1, len(lines)), min(rng.randint(0, 2), len(lines) - 1)))
     files = []
     for a, b in zip([0] + cuts, cuts + [len(lines)]):
         data = b"".join(lines[a:b])
