@@ -1,3 +1,6 @@
+"""``python3 -m hithe`` runs the CLI (main() returns the exit status)."""
+import sys
+
 from hithe.cli.main import main
 
-main()
+sys.exit(main())

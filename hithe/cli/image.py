@@ -141,8 +141,9 @@ def _tz_suffix(ts: float) -> str:
 def run_history(cli: Cli, o: Values, args: list[str]) -> int:
     items = cli.client.get_json(f"/images/{args[0]}/history") or []
     rows = [HistoryContext(h, not o["no-trunc"], o["human"]) for h in items]
-    fmt = "{{.ID}}" if o["quiet"] else (o["format"] or HISTORY_TABLE)
-    sys.stdout.write(render(fmt, rows, HISTORY_HEADERS, HISTORY_TABLE))
+    default = HISTORY_TABLE if o["human"] else HISTORY_TABLE.replace(".CreatedSince", ".CreatedAt")
+    fmt = "{{.ID}}" if o["quiet"] else (o["format"] or default)
+    sys.stdout.write(render(fmt, rows, HISTORY_HEADERS, default))
     return 0
 
 

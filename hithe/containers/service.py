@@ -64,6 +64,8 @@ class ContainerService:
         self._c: dict[str, Container] = {}
         self._rs: dict[str, RunState] = {}
         self._keepers: dict[str, LogKeeper] = {}
+        # Set by the daemon: watch a container's directory so a log rotation is seen at once.
+        self.watch_dir: Callable[[str, str], None] | None = None
         for (doc,) in db.query("SELECT doc FROM containers"):
             c = Container.from_doc(load(doc))
             self._c[c.id] = c
@@ -239,14 +241,27 @@ class ContainerService:
                 leave_stdin_open=c.spec.open_stdin and not c.spec.stdin_once,
                 log_path=log_path, log_size_max=opts.max_size, persist_dir=persist)
             if opts.max_file > 1:
-                keeper = LogKeeper(log_path, opts.max_file)
-                keeper.track()
-                self._keepers[c.id] = keeper
+                self._keep_logs(c, opts.max_file)
             socks = [self.mon.attach(c.id) for _ in range(n_attach)]
             return pid, conmon_pid, socks
         except BaseException:
             self._cleanup_sync(c)
             raise
+
+    def _keep_logs(self, c: Container, max_file: int) -> None:
+        keeper = LogKeeper(self.log_path(c), max_file)
+        keeper.track()
+        self._keepers[c.id] = keeper
+        if self.watch_dir is not None:
+            self.watch_dir(c.id, self.dir_of(c))
+
+    def on_log_rotated(self, cid: str) -> None:
+        keeper = self._keepers.get(cid)
+        if keeper is not None:
+            try:
+                keeper.check()
+            except OSError:
+                pass
 
     @staticmethod
     def _ensure_workdir(rootfs: str, wd: str, uid: int, gid: int) -> None:
@@ -540,9 +555,7 @@ class ContainerService:
                     self.runstate(c)
                     opts = parse_log_opts({**self.paths.default_log_opts, **c.spec.log.config})
                     if opts.max_file > 1:
-                        k = LogKeeper(self.log_path(c), opts.max_file)
-                        k.track()
-                        self._keepers[c.id] = k
+                        self._keep_logs(c, opts.max_file)
             elif c.state.status == RESTARTING or (
                     c.spec.restart.name == "always" and not c.state.manually_stopped
                     and c.state.status == EXITED):

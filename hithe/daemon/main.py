@@ -49,11 +49,24 @@ async def run(cfg: DaemonConfig) -> None:
     eng = Engine.open(cfg)
     loop = asyncio.get_running_loop()
     ino = Inotify()
-    ino.add_watch(eng.containers.mon.p.exits_dir, IN_CLOSE_WRITE | IN_MOVED_TO)
+
+    exits_wd = ino.add_watch(eng.containers.mon.p.exits_dir, IN_CLOSE_WRITE | IN_MOVED_TO)
+    log_dirs: dict[int, str] = {}
+
+    def watch_dir(cid: str, path: str) -> None:
+        # conmon rotates by renaming a new file over the log: keep the old one at once.
+        try:
+            log_dirs[ino.add_watch(path, IN_MOVED_TO)] = cid
+        except OSError:
+            pass
+    eng.containers.watch_dir = watch_dir
 
     def on_inotify() -> None:
-        for _wd, _mask, name in ino.read_events():
-            eng.containers.on_exit_file(name)
+        for wd, _mask, name in ino.read_events():
+            if wd == exits_wd:
+                eng.containers.on_exit_file(name)
+            elif name == "container.log" and wd in log_dirs:
+                eng.containers.on_log_rotated(log_dirs[wd])
     loop.add_reader(ino.fd, on_inotify)
     await eng.containers.restore()
     # An exit file written between restore() and the watch would be missed: rescan once.

@@ -176,7 +176,7 @@ def _tail_start(files: list[_File], n: int) -> tuple[int, dict[int, int]] | None
     seen = {STDOUT: False, STDERR: False}
     done = {STDOUT: False, STDERR: False}
     start: dict[int, int] = {}
-    floor: int | None = None
+    looked = -1  # bytes scanned since the n-th line was found (-1: not yet)
 
     def finish(at: int) -> tuple[int, dict[int, int]]:
         for s in (STDOUT, STDERR):
@@ -202,7 +202,8 @@ def _tail_start(files: list[_File], n: int) -> tuple[int, dict[int, int]] | None
             # the window: it must be seen to be excluded).
             pending = [s for s in (STDOUT, STDERR) if not done[s]]
             if not any(_has_records(lines, s) for s in pending):
-                if floor is not None and base <= floor:
+                looked += len(lines)
+                if looked > LOOKBACK:
                     return finish(base)
                 continue
         arr = lines.split(b"\n")
@@ -232,9 +233,11 @@ def _tail_start(files: list[_File], n: int) -> tuple[int, dict[int, int]] | None
             else:
                 count += 1
                 if count == n:
-                    floor = end - LOOKBACK
-        if count >= n and floor is not None and base <= floor:
-            return finish(base)
+                    looked = 0
+        if looked >= 0:
+            looked += len(lines)
+            if looked > LOOKBACK:
+                return finish(base)
     if count < n:
         return None
     return finish(0)  # reached the beginning of the oldest file

@@ -238,3 +238,356 @@ def hijack_with(payload: bytes, record: dict | None = None) -> Handler:
         conn.close()
         return None
     return handler
+
+
+def test_run_flow_order_streams_and_exit_code(daemon: FakeDaemon, capfd: pytest.CaptureFixture[str]) -> None:
+    daemon.on("POST", "containers/create", reply(201, {"Id": CID, "Warnings": ["low memory"]}))
+    daemon.on("POST", f"containers/{CID}/attach", hijack_with(frame(1, b"out\n") + frame(2, b"err\n")))
+    daemon.on("POST", f"containers/{CID}/wait", reply(200, {"StatusCode": 3, "Error": None}))
+    daemon.on("POST", f"containers/{CID}/start", reply(204))
+    assert cli_main.main(shlex.split("run " + G1_ARGS)) == 3
+    out, err = capfd.readouterr()
+    assert out == "out\n" and err == "WARNING: low memory\nerr\n"
+    # attach and wait are registered before start, as the docker CLI does
+    assert daemon.calls() == ["POST containers/create", f"POST containers/{CID}/attach",
+                              f"POST containers/{CID}/wait", f"POST containers/{CID}/start"]
+    create, attach, wait = daemon.requests[:3]
+    assert_same_as_docker(create.json(), GOLDEN_1)
+    assert attach.query == {"stream": ["1"], "stdout": ["1"], "stderr": ["1"]}
+    assert attach.headers["upgrade"] == "tcp" and attach.headers["connection"] == "Upgrade"
+    assert wait.query == {"condition": ["next-exit"]}
+
+
+def test_run_interactive_sends_stdin_and_half_closes(daemon: FakeDaemon, capfd) -> None:
+    record: dict = {}
+    r, w = os.pipe()
+    os.write(w, b"hello stdin\n")
+    os.close(w)
+    saved = os.dup(0)
+    os.dup2(r, 0)
+    try:
+        daemon.on("POST", "containers/create", reply(201, {"Id": CID, "Warnings": []}))
+        daemon.on("POST", f"containers/{CID}/attach", hijack_with(frame(1, b"done\n"), record))
+        daemon.on("POST", f"containers/{CID}/wait", reply(200, {"StatusCode": 0}))
+        daemon.on("POST", f"containers/{CID}/start", reply(204))
+        assert cli_main.main(["run", "--rm", "-i", "busybox", "cat"]) == 0
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+        os.close(r)
+    assert record["stdin"] == b"hello stdin\n"
+    assert capfd.readouterr().out == "done\n"
+    assert daemon.requests[1].query["stdin"] == ["1"]
+    assert daemon.requests[2].query == {"condition": ["removed"]}
+    assert daemon.requests[0].json()["StdinOnce"] is True
+
+
+def test_run_detached_prints_id(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("POST", "containers/create", reply(201, {"Id": CID, "Warnings": []}))
+    daemon.on("POST", f"containers/{CID}/start", reply(204))
+    assert cli_main.main(["run", "-d", "--name", "web", "busybox", "sleep", "9"]) == 0
+    assert capfd.readouterr().out == CID + "\n"
+    assert daemon.calls() == ["POST containers/create", f"POST containers/{CID}/start"]
+    assert daemon.requests[0].query == {"name": ["web"]}
+    body = daemon.requests[0].json()
+    assert (body["AttachStdout"], body["AttachStderr"], body["Cmd"]) == (False, False, ["sleep", "9"])
+
+
+def test_run_pulls_missing_image_then_retries(daemon: FakeDaemon, capfd) -> None:
+    state = {"pulled": False}
+
+    def create(req: Req, conn: socket.socket) -> bytes:
+        if not state["pulled"]:
+            return reply(404, {"message": "No such image: busybox:latest"}, "Not Found")
+        return reply(201, {"Id": CID, "Warnings": []})
+
+    def pull(req: Req, conn: socket.socket) -> bytes:
+        state["pulled"] = True
+        return reply(200, raw=b'{"status":"Pulling from library/busybox","id":"latest"}\n'
+                              b'{"status":"Status: Downloaded newer image for busybox:latest"}\n')
+
+    daemon.on("POST", "containers/create", create)
+    daemon.on("POST", "images/create", pull)
+    daemon.on("POST", f"containers/{CID}/start", reply(204))
+    assert cli_main.main(["run", "-d", "busybox"]) == 0
+    out, err = capfd.readouterr()
+    assert err.startswith("Unable to find image 'busybox:latest' locally\n")
+    assert "latest: Pulling from library/busybox\n" in err
+    assert out == CID + "\n"
+    pull_req = daemon.requests[1]
+    assert pull_req.query == {"fromImage": ["docker.io/library/busybox"], "tag": ["latest"]}
+    assert pull_req.headers["x-registry-auth"] == "e30="
+
+
+def test_run_pull_failure_exit_125(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("POST", "containers/create", reply(404, {"message": "No such image: nosuch:latest"}))
+    daemon.on("POST", "images/create", reply(200, raw=(
+        b'{"errorDetail":{"message":"pull access denied for nosuch"},"error":"pull access denied for nosuch"}\n')))
+    assert cli_main.main(["run", "nosuch"]) == 125
+    assert capfd.readouterr().err == (
+        "Unable to find image 'nosuch:latest' locally\n"
+        "hithe: pull access denied for nosuch\n\nRun 'hithe run --help' for more information\n")
+
+
+def test_run_pull_never(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("POST", "containers/create", reply(404, {"message": "No such image: nosuch:latest"}))
+    assert cli_main.main(["run", "--pull=never", "nosuch"]) == 125
+    assert capfd.readouterr().err == ("hithe: Error response from daemon: No such image: nosuch:latest\n\n"
+                                      "Run 'hithe run --help' for more information\n")
+    assert daemon.calls() == ["POST containers/create"]
+
+
+@pytest.mark.parametrize("message,code", [
+    ('exec: "nonexistcmd": executable file not found in $PATH: unknown', 127),
+    ("open /x: no such file or directory", 127),
+    ('exec: "/etc/passwd": permission denied: unknown', 126),
+    ("cgroup setup failed", 125),
+])
+def test_start_errors_exit_codes(daemon: FakeDaemon, capfd, message: str, code: int) -> None:
+    daemon.on("POST", "containers/create", reply(201, {"Id": CID, "Warnings": []}))
+    daemon.on("POST", f"containers/{CID}/attach", hijack_with(b""))
+    daemon.on("POST", f"containers/{CID}/wait", reply(200, {"StatusCode": 0}))
+    daemon.on("POST", f"containers/{CID}/start", reply(500, {"message": message}))
+    assert cli_main.main(["run", "busybox"]) == code
+    assert capfd.readouterr().err == (f"hithe: Error response from daemon: {message}\n\n"
+                                      "Run 'hithe run --help' for more information\n")
+
+
+def test_run_option_errors(daemon: FakeDaemon, capfd) -> None:
+    assert cli_main.main(["run", "--pull=foo", "busybox"]) == 125
+    assert capfd.readouterr().err.startswith(
+        "hithe: invalid pull option: 'foo': must be one of \"always\", \"missing\" or \"never\"\n")
+    assert cli_main.main(["run", "-d", "-a", "stdout", "busybox"]) == 1
+    assert capfd.readouterr().err == "conflicting options: cannot specify both --attach and --detach\n"
+    assert daemon.requests == []
+
+
+def test_exec_flow(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("GET", "containers/web/json", reply(200, {"Id": CID, "Config": {"Tty": False}}))
+    daemon.on("POST", "containers/web/exec", reply(201, {"Id": "e1"}))
+    daemon.on("POST", "exec/e1/start", hijack_with(frame(1, b"hi\n")))
+    daemon.on("GET", "exec/e1/json", reply(200, {"Running": False, "ExitCode": 5}))
+    assert cli_main.main(["exec", "-e", "A=1", "-w", "/tmp", "-u", "1", "web", "sh", "-c", "exit 5"]) == 5
+    assert capfd.readouterr().out == "hi\n"
+    create, start = daemon.requests[1], daemon.requests[2]
+    # the docker CLI's exact body (captured)
+    assert json.dumps(create.json(), separators=(",", ":")) == (
+        '{"User":"1","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,'
+        '"AttachStdout":true,"Detach":false,"DetachKeys":"","Env":["A=1"],"WorkingDir":"/tmp",'
+        '"Cmd":["sh","-c","exit 5"]}')
+    assert start.json() == {"Detach": False, "Tty": False} and start.headers["upgrade"] == "tcp"
+
+
+def test_exec_detached(daemon: FakeDaemon) -> None:
+    daemon.on("GET", "containers/web/json", reply(200, {"Id": CID, "Config": {}}))
+    daemon.on("POST", "containers/web/exec", reply(201, {"Id": "e1"}))
+    daemon.on("POST", "exec/e1/start", reply(200))
+    assert cli_main.main(["exec", "-d", "web", "true"]) == 0
+    assert daemon.requests[1].json()["Detach"] is True
+    assert daemon.requests[2].json() == {"Detach": True, "Tty": False}
+
+
+def test_logs_demux_and_params(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("GET", "containers/web/json", reply(200, {"Id": CID, "Config": {"Tty": False}}))
+    daemon.on("GET", f"containers/{CID}/logs", reply(200, raw=frame(1, b"a\n") + frame(2, b"b\n")))
+    assert cli_main.main(["logs", "-n", "5", "-t", "--since", "2024-01-01T00:00:00Z", "web"]) == 0
+    assert capfd.readouterr() == ("a\n", "b\n")
+    assert daemon.requests[1].query == {"since": ["1704067200.000000000"], "stderr": ["1"], "stdout": ["1"],
+                                        "tail": ["5"], "timestamps": ["1"]}
+
+
+PS_JSON = [
+    {"Id": "eb5a23ec82906a73d05e2b9e7a394874977a25657d1aff1f42835e7c8f73d866", "Names": ["/web"],
+     "Image": "busybox", "ImageID": "sha256:730ad1c6aa3a", "Command": "sh -c 'echo out; echo err >&2; exit 3'",
+     "Created": 1000, "Ports": [{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+                                {"PrivatePort": 443, "Type": "tcp"}, {"PrivatePort": 444, "Type": "tcp"}],
+     "Labels": {"b": "2", "a": "1"}, "State": "running", "Status": "Up 5 minutes",
+     "NetworkSettings": {"Networks": {"bridge": {}}}, "Mounts": []},
+]
+
+
+def test_ps_table_and_params(daemon: FakeDaemon, capfd, monkeypatch) -> None:
+    import time
+    monkeypatch.setattr(time, "time", lambda: 1000 + 600)
+    daemon.on("GET", "containers/json", reply(200, PS_JSON))
+    assert cli_main.main(["ps", "-a", "--filter", "status=running", "-f", "label=a"]) == 0
+    assert capfd.readouterr().out == (
+        "CONTAINER ID   IMAGE     COMMAND                  CREATED          STATUS         "
+        "PORTS                               NAMES\n"
+        "eb5a23ec8290   busybox   \"sh -c 'echo out; ec…\"   10 minutes ago   Up 5 minutes   "
+        "443-444/tcp, 0.0.0.0:8080->80/tcp   web\n")
+    q = daemon.requests[0].query
+    assert q["all"] == ["1"]
+    assert json.loads(q["filters"][0]) == {"status": {"running": True}, "label": {"a": True}}
+
+
+def test_ps_quiet_format_and_json(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("GET", "containers/json", reply(200, PS_JSON))
+    assert cli_main.main(["ps", "-q"]) == 0
+    assert capfd.readouterr().out == "eb5a23ec8290\n"
+    assert cli_main.main(["ps", "--format", "{{.Names}} {{.Label \"a\"}} {{.Labels}} {{.State}}"]) == 0
+    assert capfd.readouterr().out == "web 1 a=1,b=2 running\n"
+    assert cli_main.main(["ps", "--format", "{{json .}}"]) == 0
+    data = json.loads(capfd.readouterr().out)
+    assert sorted(data) == ["Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts",
+                            "Names", "Networks", "Platform", "Ports", "RunningFor", "Size", "State", "Status"]
+    assert daemon.requests[-1].query.get("size") == ["1"]  # {{json .}} reads .Size
+    assert cli_main.main(["ps", "-n", "2", "--no-trunc", "-q"]) == 0
+    assert capfd.readouterr().out == PS_JSON[0]["Id"] + "\n"
+    assert daemon.requests[-1].query == {"all": ["1"], "limit": ["2"]}
+
+
+IMAGES_JSON = [
+    {"Id": "sha256:" + "a" * 64, "RepoTags": ["busybox:latest", "busybox:1"],
+     "RepoDigests": ["busybox@sha256:" + "d" * 64], "Created": 1000, "Size": 1984000, "Containers": -1},
+    {"Id": "sha256:" + "b" * 64, "RepoTags": [], "RepoDigests": [], "Created": 1000, "Size": 10},
+]
+
+
+def test_images_rows(daemon: FakeDaemon, capfd, monkeypatch) -> None:
+    import time
+    monkeypatch.setattr(time, "time", lambda: 1000 + 3 * 86400)
+    daemon.on("GET", "images/json", reply(200, IMAGES_JSON))
+    assert cli_main.main(["images"]) == 0
+    assert capfd.readouterr().out == (
+        "REPOSITORY   TAG       IMAGE ID       CREATED      SIZE\n"
+        "busybox      latest    aaaaaaaaaaaa   3 days ago   1.98MB\n"
+        "busybox      1         aaaaaaaaaaaa   3 days ago   1.98MB\n"
+        "<none>       <none>    bbbbbbbbbbbb   3 days ago   10B\n")
+    assert cli_main.main(["images", "--digests", "--format", "{{.Repository}}:{{.Tag}}@{{.Digest}}",
+                          "busybox"]) == 0
+    assert capfd.readouterr().out == (f"busybox:latest@sha256:{'d' * 64}\nbusybox:1@sha256:{'d' * 64}\n"
+                                      "<none>:<none>@<none>\n")
+    assert json.loads(daemon.requests[-1].query["filters"][0]) == {"reference": {"busybox": True}}
+
+
+def test_rmi_output_and_errors(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("DELETE", "images/busybox", reply(200, [{"Untagged": "busybox:latest"},
+                                                      {"Deleted": "sha256:" + "a" * 64}]))
+    daemon.on("DELETE", "images/nope", reply(404, {"message": "No such image: nope:latest"}))
+    assert cli_main.main(["rmi", "-f", "busybox", "nope"]) == 1
+    out, err = capfd.readouterr()
+    assert out == f"Untagged: busybox:latest\nDeleted: sha256:{'a' * 64}\n"
+    assert err == "Error response from daemon: No such image: nope:latest\n"
+    assert daemon.requests[0].query == {"force": ["1"]}
+
+
+def test_tag_and_import_requests(daemon: FakeDaemon, capfd, tmp_path) -> None:
+    daemon.on("POST", "images/busybox/tag", reply(201))
+    assert cli_main.main(["tag", "busybox", "b"]) == 0
+    assert daemon.requests[0].query == {"repo": ["docker.io/library/b"], "tag": ["latest"]}
+    tar = tmp_path / "rootfs.tar"
+    tar.write_bytes(b"x" * 200000)
+    daemon.on("POST", "images/create", reply(200, raw=b'{"status":"sha256:' + b"f" * 64 + b'"}\r\n'))
+    assert cli_main.main(["import", "-c", 'CMD ["sh"]', "-c", "ENV A=1", "-m", "msg", str(tar), "foo:bar"]) == 0
+    assert capfd.readouterr().out == "sha256:" + "f" * 64 + "\n"
+    imp = daemon.requests[1]
+    assert imp.query == {"changes": ['CMD ["sh"]', "ENV A=1"], "fromSrc": ["-"], "message": ["msg"],
+                         "repo": ["foo:bar"]}
+    assert imp.headers["transfer-encoding"] == "chunked" and len(imp.body) == 200000
+
+
+def test_list_commands_collect_errors(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("POST", "containers/a/stop", reply(204))
+    daemon.on("POST", "containers/b/stop", reply(404, {"message": "No such container: b"}))
+    assert cli_main.main(["stop", "-t", "3", "a", "b"]) == 1
+    assert capfd.readouterr() == ("a\n", "Error response from daemon: No such container: b\n")
+    assert daemon.requests[0].query == {"t": ["3"]}
+    daemon.on("DELETE", "containers/b", reply(404, {"message": "No such container: b"}))
+    assert cli_main.main(["rm", "-f", "b"]) == 0  # -f: not found is reported, not an error
+    assert capfd.readouterr().err == "Error response from daemon: No such container: b\n"
+
+
+def test_wait_and_kill(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("POST", "containers/a/wait", reply(200, {"StatusCode": 137}))
+    daemon.on("POST", "containers/a/kill", reply(204))
+    assert cli_main.main(["wait", "a"]) == 0
+    assert cli_main.main(["kill", "-s", "HUP", "a"]) == 0
+    assert capfd.readouterr().out == "137\na\n"
+    assert daemon.requests[1].query == {"signal": ["HUP"]}
+
+
+def test_container_prune_prompt(daemon: FakeDaemon, capfd, monkeypatch) -> None:
+    import io
+    import sys
+    monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
+    assert cli_main.main(["container", "prune"]) == 0
+    assert capfd.readouterr().out == ("WARNING! This will remove all stopped containers.\n"
+                                      "Are you sure you want to continue? [y/N] ")
+    assert daemon.requests == []
+    daemon.on("POST", "containers/prune", reply(200, {"ContainersDeleted": ["x1", "x2"], "SpaceReclaimed": 2048}))
+    assert cli_main.main(["container", "prune", "-f"]) == 0
+    assert capfd.readouterr().out == "Deleted Containers:\nx1\nx2\n\nTotal reclaimed space: 2.048kB\n"
+
+
+def test_events_format(daemon: FakeDaemon, capfd, monkeypatch) -> None:
+    import time
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    msgs = [{"status": "start", "id": CID, "from": "busybox", "Type": "container", "Action": "start",
+             "Actor": {"ID": CID, "Attributes": {"name": "foo", "image": "busybox"}},
+             "scope": "local", "time": 1714558830, "timeNano": 1714558830123456789}]
+    daemon.on("GET", "events", reply(200, raw="\n".join(json.dumps(m) for m in msgs).encode() + b"\n"))
+    assert cli_main.main(["events", "--since", "1714558000", "--until", "1714559000"]) == 0
+    assert capfd.readouterr().out == (
+        f"2024-05-01T10:20:30.123456789Z container start {CID} (image=busybox, name=foo)\n")
+    assert daemon.requests[0].query == {"since": ["1714558000"], "until": ["1714559000"]}
+    assert cli_main.main(["events", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Status}}"]) == 0
+    assert capfd.readouterr().out == "container start foo start\n"
+
+
+def test_inspect_json_and_not_found(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("GET", "containers/*/json", reply(404, {"message": "No such container"}))
+    daemon.on("GET", "containers/web/json", reply(200, {"Id": CID, "Name": "/web", "Cmd": "<&>"}))
+    daemon.on("GET", "images/*/json", reply(404, {"message": "No such image"}))
+    daemon.on("GET", "networks/*", reply(404, {"message": "no such network"}))
+    daemon.on("GET", "volumes/*", reply(404, {"message": "no such volume"}))
+    assert cli_main.main(["inspect", "web", "ghost"]) == 1
+    out, err = capfd.readouterr()
+    assert out == ('[\n    {\n        "Id": "' + CID + '",\n        "Name": "/web",\n'
+                   '        "Cmd": "\\u003c\\u0026\\u003e"\n    }\n]\n')
+    assert err == "Error: No such object: ghost\n"
+    assert cli_main.main(["container", "inspect", "-f", "{{.Name}}", "web"]) == 0
+    assert capfd.readouterr().out == "/web\n"
+
+
+def test_version_output(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("GET", "version", reply(200, {
+        "Platform": {"Name": "hithe"}, "Version": "0.1.0", "ApiVersion": "1.45", "MinAPIVersion": "1.24",
+        "Components": [{"Name": "Engine", "Version": "0.1.0", "Details": {
+            "ApiVersion": "1.45", "MinAPIVersion": "1.24", "GoVersion": "python3.11", "GitCommit": "abc",
+            "BuildTime": "2024-05-01T10:20:30.000000000+00:00", "Os": "linux", "Arch": "amd64",
+            "Experimental": "false"}}]}))
+    assert cli_main.main(["version"]) == 0
+    out = capfd.readouterr().out
+    assert out.startswith("Client:\n Version:           ")
+    assert "\nServer: hithe\n Engine:\n  Version:          0.1.0\n" in out
+    assert "  API version:      1.45 (minimum version 1.24)\n" in out
+    assert "  Built:            Wed May  1 10:20:30 2024\n" in out
+    assert cli_main.main(["version", "--format", "{{.Server.Version}}"]) == 0
+    assert capfd.readouterr().out == "0.1.0\n"
+
+
+def test_not_implemented_prints_daemon_message(daemon: FakeDaemon, capfd) -> None:
+    daemon.on("POST", "containers/a/pause", reply(501, {"message": "pause is not implemented yet"}))
+    assert cli_main.main(["pause", "a"]) == 1
+    assert capfd.readouterr().err == "Error response from daemon: pause is not implemented yet\n"
+
+
+def test_unreachable_daemon_exit_1(tmp_path, monkeypatch, capfd) -> None:
+    path = tmp_path / "none.sock"
+    monkeypatch.setenv("HITHE_NO_AUTOSTART", "1")
+    assert cli_main.main(["-H", f"unix://{path}", "ps"]) == 1
+    assert capfd.readouterr().err == (f"Cannot connect to the hithe daemon at unix://{path}. "
+                                      "Is the hithe daemon running?\n")
+
+
+def test_python_m_entry_points() -> None:
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, HITHE_NO_AUTOSTART="1", HITHE_HOST="unix:///nonexistent/x.sock")
+    for mod in ("hithe", "hithe.cli.main"):
+        p = subprocess.run([sys.executable, "-m", mod, "ps"], capture_output=True, text=True, env=env, cwd=root)
+        assert p.returncode == 1
+        assert "Cannot connect to the hithe daemon at unix:///nonexistent/x.sock" in p.stderr
