@@ -92,6 +92,8 @@ async def run(cfg: DaemonConfig) -> None:
     loop.remove_reader(ino.fd)
     ino.close()
     eng.db.close()
+    from hithe.containers.cgroups import remove_parent
+    remove_parent(cfg.cgroup_parent)  # only succeeds once no container of ours runs
     try:
         os.unlink(cfg.pidfile)
     except FileNotFoundError:
