@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# Byte-compile now: the CLI must start fast even where PYTHONDONTWRITEBYTECODE is set.
+	$(PY) -m compileall -q hithe >/dev/null
 	touch $@
 
 venv: $(VENV)/.installed
@@ -26,6 +28,7 @@ demo: deps venv
 	@bash scripts/demo.sh
 
 test: deps venv
+	@$(PY) -m compileall -q hithe >/dev/null
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 unit: venv

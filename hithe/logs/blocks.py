@@ -23,6 +23,7 @@ per-stream start -- goes through the per-record path, which is exact.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import itemgetter, mul, sub
@@ -49,7 +50,7 @@ class Batch:
     def __bool__(self) -> bool:
         return bool(self.payloads)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[int, Payload]]:
         return zip(self.streams, self.payloads)
 
     def add(self, stream: int, payload: Payload) -> None:
@@ -59,6 +60,7 @@ class Batch:
     def extend(self, other: "Batch") -> None:
         self.streams += other.streams
         self.payloads += other.payloads
+
 
 _STRIP = re.compile(rb"\n.{%d} std(?:out|err) F " % TS_LEN)
 _UTC_OUT = b"+00:00 stdout F "
@@ -282,7 +284,7 @@ class BlockProcessor:
         since, until = q.since_ns, q.until_ns
         out: list[Joined] = []
         pos = base
-        for line in bytes(block[1:-1]).split(b"\n"):
+        for line in block[1:-1].split(b"\n"):
             lpos = pos
             pos += len(line) + 1
             rec = parse_line(line)

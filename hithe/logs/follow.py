@@ -127,6 +127,12 @@ async def _follow_batches(path: str, *, start_offset: int, start_ino: int | None
                 cur = queue.pop(0)
                 carry = b""
                 continue
+            if cur is not None and os.fstat(cur.fd).st_size < cur.offset + len(carry):
+                # Truncated in place (`truncate -s 0` is a common way to clear
+                # docker logs); conmon appends (O_APPEND) from the new end.
+                cur.offset = 0
+                carry = b""
+                continue
             if cur is not None and _replaced(path, cur):
                 # Rotated: the old file is complete and was just drained.
                 # An unterminated tail there is a torn record: drop it.
@@ -216,15 +222,20 @@ async def follow_log_frames(path: str, *, start_offset: int = 0, start_ino: int 
 async def iterate_in_thread(it: Iterator[T], *, prefetch: int = 4) -> AsyncIterator[T]:
     """Run a blocking iterator in a worker thread; items arrive in order.
 
-    The thread runs up to ``prefetch`` items ahead (bounded memory); closing
-    the async iterator early stops the thread at its next item.
+    The thread runs up to ``prefetch`` items ahead (bounded memory). Closing
+    the async iterator early (wrap it in ``contextlib.aclosing`` when you may
+    stop before the end) stops the thread at its next item.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[bool, object]] = asyncio.Queue(prefetch)
     stop = threading.Event()
 
     def put(item: tuple[bool, object]) -> None:
-        fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        try:
+            fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        except RuntimeError:  # the loop is gone: nobody is listening
+            stop.set()
+            return
         while not stop.is_set():
             try:
                 fut.result(timeout=0.5)

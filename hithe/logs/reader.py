@@ -288,11 +288,11 @@ class LogReader:
         proc = BlockProcessor(self.query)
         start = 0
         newest = len(files) - 1
-        if self.tail is not None:
-            found = _tail_start(files, self.tail) if self.tail > 0 else None
-            if self.tail == 0:
-                start = (newest << _SHIFT) | _last_line_end(files[newest])
-            elif found is not None:
+        if self.tail == 0:  # nothing old; `end` still set for a follower
+            start = (newest << _SHIFT) | _last_line_end(files[newest])
+        elif self.tail is not None:
+            found = _tail_start(files, self.tail)
+            if found is not None:
                 start, skip = found
                 proc.set_skip(skip)
         for block, base, fi, end in _forward(files, start, self.block_size):
@@ -307,8 +307,6 @@ class LogReader:
             if proc.done:
                 self.end = None
                 break
-        if self.tail == 0:
-            return
         runs = proc.flush()
         if runs:
             yield runs
