@@ -66,7 +66,7 @@ class Engine:
 
     def api(self):
         import docker
-        return docker.APIClient(base_url=self.host, version="1.41", timeout=120)
+        return docker.APIClient(base_url=self.host, version="1.41", timeout=120, max_pool_size=64)
 
     def stop(self) -> None:
         try:

@@ -34,6 +34,8 @@ def _pairs(rest: str, what: str) -> list[tuple[str, str]]:
     out = []
     for w in words:
         if "=" not in w:
+            raise InvalidParameter(f'Syntax error - can\'t find = in "{w}". Must be of the form: name=value')
+        if w.startswith("="):
             raise InvalidParameter(f"{what} names can not be blank")
         k, _, v = w.partition("=")
         out.append((k, v))
