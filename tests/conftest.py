@@ -142,6 +142,8 @@ def daemon() -> Daemon:
     root = tempfile.mkdtemp(prefix="ht-", dir="/tmp")
     d = Daemon(root=root, socket=os.path.join(root, "h.sock"))
     d.env = {**os.environ, "HITHE_HOST": d.host, "DOCKER_HOST": d.host, "HITHE_NO_AUTOSTART": "1"}
+    # daemon.json with Docker's keys: default log options for every container
+    Path(root, "daemon.json").write_text(json.dumps({"log-opts": {"max-size": "30m", "max-file": "4"}}))
     d.start()
     try:
         yield d

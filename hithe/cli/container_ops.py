@@ -91,7 +91,11 @@ def run_rename(cli: Cli, o: Values, args: list[str]) -> int:
     old, new = args[0].strip(), args[1].strip()
     if not old or not new:
         raise StatusError(1, "Error: Neither old nor new names may be empty")
-    cli.client.post(f"/containers/{old}/rename", {"name": new})
+    try:
+        cli.client.post(f"/containers/{old}/rename", {"name": new})
+    except APIError as exc:
+        cli.err(str(exc))
+        raise StatusError(1, f"Error: failed to rename container named {old}") from None
     return 0
 
 

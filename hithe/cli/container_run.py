@@ -177,7 +177,11 @@ def _attach_start_wait(cli: Cli, o: Values, body: dict[str, Any], cid: str, cmd:
         if hj is not None:
             hj.close()
         if o["rm"] and wait_resp is not None:
+            # docker waits for the daemon to remove the container; bound it so a
+            # daemon that keeps the failed container cannot hang the CLI
             try:
+                if wait_resp.sock is not None:
+                    wait_resp.sock.settimeout(10)
                 wait_resp.read()
             except (ClientError, OSError):
                 pass

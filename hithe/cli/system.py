@@ -201,7 +201,9 @@ class EventContext:
         self.TimeNano = msg.get("timeNano", 0)
 
     def __json__(self) -> Any:
-        return self.msg
+        from hithe.cli.template import GoStruct
+
+        return GoStruct(self.msg)  # events.Message: JSON in struct order, not sorted
 
 
 def format_event(msg: dict[str, Any]) -> str:

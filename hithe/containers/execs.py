@@ -12,7 +12,7 @@ from typing import Any
 
 from hithe.containers.create import merge_env
 from hithe.containers.record import PAUSED, Container
-from hithe.containers.service import ContainerService
+from hithe.containers.service import ContainerService, _exit_code_for_error
 from hithe.containers.users import resolve_user
 from hithe.errors import Conflict, HitheError, InvalidParameter, NotFound
 from hithe.runtime.conmon import ExecHandle
@@ -110,19 +110,23 @@ class ExecService:
         pid = h.begin()
         return h, pid
 
-    async def start(self, eid: str, *, detach: bool) -> tuple[ExecSession, ExecHandle, socket.socket | None]:
+    def check_startable(self, eid: str) -> ExecSession:
         s = self.get(eid)
         if s.running or s.exit_code is not None:
             raise Conflict(f"Error: Exec command {eid} is already running" if s.running
                            else f"Error: Exec command {eid} has already run")
+        self._running_container(self.containers.get(s.container_id))
+        return s
+
+    async def start(self, eid: str, *, detach: bool) -> tuple[ExecSession, ExecHandle, socket.socket | None]:
+        s = self.check_startable(eid)
         c = self.containers.get(s.container_id)
-        self._running_container(c)
         s.running = True
         try:
             h, pid = await self.containers._thread(self._spawn_sync, c, s, not detach)
-        except HitheError:
+        except HitheError as e:
             s.running = False
-            s.exit_code = 126
+            s.exit_code = _exit_code_for_error(e.message)
             s.done.set()
             self._cleanup(s)
             raise

@@ -118,6 +118,8 @@ class ContainerService:
     # --- create -------------------------------------------------------------
     async def create(self, spec: CreateSpec, name: str | None) -> tuple[Container, list[str]]:
         image = self.images.resolve(spec.image)
+        if not spec.log.config and spec.log.type in ("json-file", "k8s-file"):
+            spec.log.config = dict(self.paths.default_log_opts)  # daemon.json log-opts, as Docker shows them
         parse_log_opts({**self.paths.default_log_opts, **spec.log.config})  # validate early
         warnings: list[str] = []
         if name:

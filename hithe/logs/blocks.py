@@ -9,15 +9,16 @@ calls over the whole block:
 * without timestamps, one ``re.subn`` replaces every ``\\nHEADER`` by ``\\n``;
   its count doubles as validation (a match needs a newline then exactly 35
   non-newline bytes, so it can only happen at a line start);
-* with timestamps in UTC, one ``re.subn`` turns ``+00:00 stdout F `` into
-  ``Z `` where a lookbehind proves it sits at a header position;
+* with timestamps, one ``re.subn`` turns ``+00:00 stdout F `` into ``Z ``
+  where a lookbehind proves it sits at a header position (local times are
+  first moved to UTC with one ``bytes.replace`` per minute the block spans);
 * stream changes are found with ``bytes.find`` of `` stderr ``/`` stdout ``
   checked to sit 36 bytes after a newline, and each run's payload length is
   arithmetic (headers shrink by a constant per line), so runs are slices of
   the converted block.
 
-Anything else -- P records, a partial line carried over, malformed lines,
-non-UTC timestamps with ``-t``, a since/until boundary inside the block, tail's
+Anything else -- P records, a partial line carried over, malformed lines, a
+UTC-offset change with ``-t``, a since/until boundary inside the block, tail's
 per-stream start -- goes through the per-record path, which is exact.
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ from itertools import accumulate, repeat
 from operator import itemgetter, mul, sub
 
 from .k8sfile import (
-    HEADER_LEN, STDERR, STDOUT, TS_LEN, Joined, LineJoiner, docker_ts, parse_line, parse_ts,
+    HEADER_LEN, HEADS, STDERR, STDOUT, TS_LEN, Joined, LineJoiner, docker_ts, format_ts,
+    minute_epoch, offset_seconds, parse_line, parse_ts,
 )
 
 # A payload is bytes or a memoryview slice of a converted block.
@@ -80,6 +82,56 @@ _DENSE_MIN_RUNS = 16
 _DENSE_RUN_BYTES = 512
 
 
+_UTC = b"+00:00"
+_HDR_BY_OFFSET: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _offset_header(off: bytes) -> re.Pattern[bytes]:
+    """Matches "OFFSET stdout F " only at a header position (lookbehind)."""
+    pat = _HDR_BY_OFFSET.get(off)
+    if pat is None:
+        o = re.escape(off)
+        pat = re.compile(rb"%s std(?:out|err) F (?<=\n.{29}%s std(?:out|err) F )" % (o, o))
+        _HDR_BY_OFFSET[off] = pat
+    return pat
+
+
+def _utc_minutes(block: bytes, off: bytes) -> bytes | None:
+    """Rewrite every line's local "YYYY-MM-DDTHH:MM" to UTC, or None.
+
+    All lines must carry offset ``off`` (the ends are checked; a line with
+    another one leaves a count short). Offsets are whole minutes, so seconds
+    and fractions stay; each minute the block spans is one C-level replace of
+    "\\n" + local prefix -- only a line start can follow a newline.
+    """
+    last = block.rfind(b"\n", 0, len(block) - 1) + 1
+    if block[last + 29:last + TS_LEN] != off:
+        return None
+    try:
+        delta = offset_seconds(off)
+        first_min = minute_epoch(block[1:17] + off)
+        last_min = minute_epoch(block[last:last + 16] + off)
+    except ValueError:
+        return None
+    if not 0 <= last_min - first_min <= 3600 or delta == 0:
+        return None
+    pairs = []
+    total = 0
+    for m in range(first_min, last_min + 1, 60):
+        src = b"\n" + format_ts((m + delta) * 1_000_000_000)[:16]
+        c = block.count(src)
+        if c:
+            pairs.append((src, b"\n" + format_ts(m * 1_000_000_000)[:16]))
+            total += c
+    if total != block.count(b"\n") - 1:
+        return None
+    # A replacement's result is another minute's local label (m - delta):
+    # order the passes so that it is never rewritten twice.
+    for src, dst in (pairs if delta > 0 else reversed(pairs)):
+        block = block.replace(src, dst)
+    return block
+
+
 @dataclass
 class Query:
     stdout: bool = True
@@ -127,30 +179,39 @@ class BlockProcessor:
                 return Batch([], [])
             if verdict != "fast":
                 return self._slow(block, base)
+        # With -t, local timestamps are first rewritten to UTC minutes
+        # (`src`); `block` stays as read for the exact path.
+        src, off = block, _UTC
+        if q.timestamps:
+            off = block[1 + 29:1 + TS_LEN]
+            if off != _UTC:
+                src = _utc_minutes(block, off)
+                if src is None:
+                    return self._slow(block, base)
         whole = q.merge and self._want[STDOUT] and self._want[STDERR]
-        bounds = None if whole else self._bounds(block)
+        bounds = None if whole else self._bounds(src)
         if bounds is None and not whole:
-            return self._dense(block, base)
+            return self._dense(src, block, base, off)
         # Lines in the block (validation below); per run if we have runs.
         counts = (None if bounds is None else
-                  list(map(block.count, repeat(b"\n"), bounds, bounds[1:] + [len(block) - 1])))
-        n = block.count(b"\n") - 1 if counts is None else sum(counts)
+                  list(map(src.count, repeat(b"\n"), bounds, bounds[1:] + [len(src) - 1])))
+        n = src.count(b"\n") - 1 if counts is None else sum(counts)
         if q.timestamps:
-            # "...789+00:00 stdout F text" -> "...789Z text": the lookbehind
+            # "...789+02:00 stdout F text" -> "...789Z text": the lookbehind
             # pins the match to a header position; the literal prefix keeps
             # the regex engine on its fast search.
-            conv, m = _UTC_HDR.subn(b"Z ", block)
+            conv, m = _offset_header(off).subn(b"Z ", src)
             if m != n:
                 return self._slow(block, base)
             shrink = _TS_SHRINK
         else:
-            conv, m = _STRIP.subn(b"\n", block)
+            conv, m = _STRIP.subn(b"\n", src)
             if m != n:
                 return self._slow(block, base)
             shrink = HEADER_LEN
         if bounds is None:
             return Batch([STDOUT], [memoryview(conv)[1:]])
-        return self._runs(block, conv, shrink, bounds, counts)
+        return self._runs(src, conv, shrink, bounds, counts)
 
     def flush(self) -> Batch:
         """Emit lines still open (no trailing newline): end of the data."""
@@ -226,15 +287,17 @@ class BlockProcessor:
         stream = STDOUT if self.q.merge else (first if k == 0 else second)
         return Batch([stream] * len(kept), kept)
 
-    def _dense(self, block: bytes, base: int) -> Batch:
-        """Many short runs: split into lines, group with list.index (C loops)."""
+    def _dense(self, src: bytes, block: bytes, base: int, off: bytes) -> Batch:
+        """Many short runs: split into lines, group with list.index (C loops).
+
+        ``src`` is ``block`` with UTC minutes when timestamps are wanted."""
         q = self.q
         want = self._want
-        lines = block[1:-1].split(b"\n")
+        lines = src[1:-1].split(b"\n")
         n = len(lines)
         if q.timestamps:
             heads = list(map(_HEAD_TS, lines))
-            o, e = _UTC_OUT, _UTC_ERR
+            o, e = off + b" stdout F ", off + b" stderr F "
         else:
             heads = list(map(_HEAD, lines))
             o, e = _HEAD_OUT, _HEAD_ERR
@@ -280,31 +343,43 @@ class BlockProcessor:
         q = self.q
         want = self._want
         joiner = self.joiner
+        opened = joiner.open_streams
         skip = self.skip if base < self.skip_end else None
         since, until = q.since_ns, q.until_ns
         out: list[Joined] = []
+        emit = out.append
+        heads = HEADS
         pos = base
         for line in block[1:-1].split(b"\n"):
             lpos = pos
             pos += len(line) + 1
-            rec = parse_line(line)
-            if rec is None or not want[rec.stream]:
-                continue
-            stream = rec.stream
-            if skip is not None and lpos < skip.get(stream, 0):
+            head = heads.get(line[TS_LEN:HEADER_LEN])
+            if head is not None:  # conmon's fixed width
+                stream, full = head
+                ts, text = line[:TS_LEN], line[HEADER_LEN:]
+            else:
+                rec = parse_line(line)
+                if rec is None:
+                    continue
+                stream, ts, full, text = rec
+            if not want[stream] or (skip is not None and lpos < skip.get(stream, 0)):
                 continue
             try:
-                ts_ns = parse_ts(rec.ts)
+                ts_ns = parse_ts(ts)
             except ValueError:
                 continue  # crashed writer / garbage: skip the line
-            if not joiner.is_open(stream):
+            if stream not in opened:
                 if until is not None and ts_ns > until:
                     self.done = True
                     break
-                joiner.start(stream, rec.ts, ts_ns, ts_ns >= since)
-            line_out = joiner.add(stream, rec.full, rec.text)
+                if full:  # a whole line in one record
+                    if ts_ns >= since:
+                        emit(Joined(stream, ts, ts_ns, text + b"\n"))
+                    continue
+                joiner.start(stream, ts, ts_ns, ts_ns >= since)
+            line_out = joiner.add(stream, full, text)
             if line_out is not None:
-                out.append(line_out)
+                emit(line_out)
         batch = self._coalesce(out)
         if self.done:
             batch.extend(self.flush())

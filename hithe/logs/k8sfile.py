@@ -35,7 +35,7 @@ HEADER_LEN = 45  # TS + " stdout F "
 MAX_PENDING = 1 << 20
 
 # header bytes 35..45 -> (stream, full)
-_HEADS: dict[bytes, tuple[int, bool]] = {
+HEADS: dict[bytes, tuple[int, bool]] = {
     b" stdout F ": (STDOUT, True),
     b" stdout P ": (STDOUT, False),
     b" stderr F ": (STDERR, True),
@@ -59,13 +59,15 @@ class Record(NamedTuple):
 # --- timestamps --------------------------------------------------------------
 
 # Keyed by b"YYYY-MM-DDTHH:MM+HH:MM": conmon's timestamps change minute rarely,
-# so converting through a per-minute cache costs one dict lookup per line.
+# so converting through a per-minute (or per-second) cache costs one dict
+# lookup per line.
 _EPOCH_MIN: dict[bytes, int] = {}
+_EPOCH_SEC: dict[bytes, int] = {}  # b"YYYY-MM-DDTHH:MM:SS+HH:MM" -> epoch s
 _UTC_MIN: dict[bytes, bytes] = {}
 _CACHE_MAX = 8192
 
 
-def _offset_seconds(off: bytes) -> int:
+def offset_seconds(off: bytes) -> int:
     if off == b"Z":
         return 0
     if len(off) != 6 or off[3] != 0x3A or off[0] not in b"+-" or not (
@@ -75,7 +77,7 @@ def _offset_seconds(off: bytes) -> int:
     return -secs if off[0] == 0x2D else secs
 
 
-def _minute_epoch(key: bytes) -> int:
+def minute_epoch(key: bytes) -> int:
     """Epoch seconds of b"YYYY-MM-DDTHH:MM" + offset (validated)."""
     base = _EPOCH_MIN.get(key)
     if base is None:
@@ -86,7 +88,7 @@ def _minute_epoch(key: bytes) -> int:
             raise ValueError(f"bad timestamp {key!r}")
         # datetime() validates month/day/hour/minute ranges.
         t = _dt.datetime(int(d[0:4]), int(d[5:7]), int(d[8:10]), int(d[11:13]), int(d[14:16]))
-        base = calendar.timegm(t.timetuple()) - _offset_seconds(key[16:])
+        base = calendar.timegm(t.timetuple()) - offset_seconds(key[16:])
         if len(_EPOCH_MIN) >= _CACHE_MAX:
             _EPOCH_MIN.clear()
         _EPOCH_MIN[key] = base
@@ -95,17 +97,31 @@ def _minute_epoch(key: bytes) -> int:
 
 def parse_ts(ts: bytes) -> int:
     """RFC3339(Nano) timestamp -> ns since the epoch; ValueError if malformed."""
-    if len(ts) == TS_LEN and ts[19] == 0x2E and ts[16] == 0x3A:
-        sec, frac = ts[17:19], ts[20:29]
-        if sec.isdigit() and frac.isdigit() and int(sec) < 61:
-            return (_minute_epoch(ts[:16] + ts[29:]) + int(sec)) * 1_000_000_000 + int(frac)
-        raise ValueError(f"bad timestamp {ts!r}")
+    if len(ts) == TS_LEN:
+        # conmon's fixed form: one dict lookup per distinct second.
+        base = _EPOCH_SEC.get(ts[:19] + ts[29:])
+        frac = ts[20:29]
+        if base is not None and ts[19] == 0x2E and frac.isdigit():
+            return base * 1_000_000_000 + int(frac)
+        return _parse_fixed(ts)
     m = _GENERAL_TS.match(ts)
     if m is None:
         raise ValueError(f"bad timestamp {ts!r}")
     key = b"%s-%s-%sT%s:%s" % m.group(1, 2, 3, 4, 5) + m.group(8)
     frac = (m.group(7) or b"").ljust(9, b"0")
-    return (_minute_epoch(key) + int(m.group(6))) * 1_000_000_000 + int(frac)
+    return (minute_epoch(key) + int(m.group(6))) * 1_000_000_000 + int(frac)
+
+
+def _parse_fixed(ts: bytes) -> int:
+    sec, frac = ts[17:19], ts[20:29]
+    if not (ts[16] == 0x3A and ts[19] == 0x2E and sec.isdigit() and frac.isdigit()
+            and int(sec) < 61):
+        raise ValueError(f"bad timestamp {ts!r}")
+    base = minute_epoch(ts[:16] + ts[29:]) + int(sec)
+    if len(_EPOCH_SEC) >= _CACHE_MAX:
+        _EPOCH_SEC.clear()
+    _EPOCH_SEC[ts[:19] + ts[29:]] = base
+    return base * 1_000_000_000 + int(frac)
 
 
 def format_ts(ns: int) -> bytes:
@@ -130,7 +146,7 @@ def docker_ts(ts: bytes) -> bytes:
         key = ts[:16] + off
         utc = _UTC_MIN.get(key)
         if utc is None:
-            utc = format_ts(_minute_epoch(key) * 1_000_000_000)[:16]
+            utc = format_ts(minute_epoch(key) * 1_000_000_000)[:16]
             if len(_UTC_MIN) >= _CACHE_MAX:
                 _UTC_MIN.clear()
             _UTC_MIN[key] = utc
@@ -153,7 +169,7 @@ def parse_line(line: bytes) -> RawRecord | None:
 
     The timestamp is not validated here (callers that need it call parse_ts).
     """
-    head = _HEADS.get(line[TS_LEN:HEADER_LEN])
+    head = HEADS.get(line[TS_LEN:HEADER_LEN])
     if head is not None:
         return RawRecord(head[0], line[:TS_LEN], head[1], line[HEADER_LEN:])
     # Not conmon's fixed width: accept any RFC3339 timestamp, split on spaces.
@@ -178,8 +194,7 @@ class _Open:
     size: int = 0
 
 
-@dataclass
-class Joined:
+class Joined(NamedTuple):
     stream: int
     ts: bytes  # conmon timestamp of the first chunk
     ts_ns: int
@@ -203,6 +218,11 @@ class LineJoiner:
 
     def is_open(self, stream: int) -> bool:
         return stream in self._open
+
+    @property
+    def open_streams(self) -> dict:
+        """stream -> open line (read-only use: fast membership tests)."""
+        return self._open
 
     def start(self, stream: int, ts: bytes, ts_ns: int, keep: bool) -> None:
         """Begin a line (call when not is_open(stream))."""

@@ -86,3 +86,12 @@ def test_exec_non_interactive(hithe):
     time.sleep(0.3)
     assert hithe("exec", cid, "cat", "/tmp/bg").out == "bg\n"
     hithe("rm", "-f", cid)
+
+
+def test_exec_missing_command_is_127(hithe):
+    cid = hithe("run", "-d", "busybox", "sleep", "60").out.strip()
+    r = hithe("exec", cid, "/no/such/cmd")
+    assert r.rc == 127, (r.rc, r.out, r.err)
+    r = hithe("exec", cid, "/etc/passwd")
+    assert r.rc == 126, (r.rc, r.out, r.err)
+    hithe("rm", "-f", cid)

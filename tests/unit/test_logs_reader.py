@@ -334,3 +334,24 @@ def _valid(t: bytes) -> bool:
         return True
     except ValueError:
         return False
+
+
+@pytest.mark.parametrize("offset", [330, -480, 60])
+@pytest.mark.parametrize("mode", ["stdout", "burst", "random"])
+def test_local_time_to_utc_across_midnight(tmp_path, offset, mode):
+    midnight = 1714608000 * S  # 2024-05-02T00:00:00Z
+    rng = random.Random(offset)
+    lines = []
+    for i in range(4000):
+        ns = midnight - 2 * 60 * S + i * (S // 16) + 7
+        stream = "stderr" if (mode == "random" and rng.random() < 0.3) or (
+            mode == "burst" and (i // 300) % 3 == 1) else "stdout"
+        lines.append(rec(ns, stream, "F", b"line %d" % i, offset))
+    data = b"".join(lines)
+    p = write(tmp_path, "c.log", data)
+    want = reference([data], timestamps=True)
+    assert want[0][1].startswith(b"2024-05-01T23:58:00.000000007Z line 0")
+    for bs in (500, 1 << 16, 1 << 20):
+        assert list(LogReader([p], timestamps=True, block_size=bs).lines()) == want
+        frames = b"".join(LogReader([p], timestamps=True, block_size=bs).frames())
+        assert coalesce(decode_frames(frames)) == coalesce(want)

@@ -1,10 +1,18 @@
 """/containers/{id}/exec and /exec/{id}/..."""
 from __future__ import annotations
 
+import asyncio
+import struct
+
 from hithe.api.message import Hijack, HijackedConn, Request, Response, json_response
 from hithe.api.router import Router
 from hithe.daemon.engine import Engine
+from hithe.errors import HitheError
 from hithe.runtime.attach import parse_detach_keys, pump
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    return struct.pack(">BxxxI", stream, len(data)) + data
 
 
 def register(r: Router, eng: Engine) -> None:
@@ -26,22 +34,29 @@ def register(r: Router, eng: Engine) -> None:
         if detach:
             await execs.start(s.id, detach=True)
             return Response(status=200, body=b"", content_type="application/json")
-        s_, handle, sock = await execs.start(s.id, detach=False)
+        execs.check_startable(s.id)
         keys = parse_detach_keys(s.detach_keys or None)
-        if body.get("ConsoleSize") and s.tty:
-            h, w = body["ConsoleSize"]
-            execs.resize(s.id, int(h), int(w))
 
         async def run(conn: HijackedConn) -> None:
+            # Like Docker, the exec starts only after the 101 went out: output sent together with
+            # the response headers could be swallowed by a client's buffered HTTP reader.
+            try:
+                _, _, sock = await execs.start(s.id, detach=False)
+            except HitheError as e:
+                msg = (e.message + "\r\n").encode()
+                await conn.write(msg if s.tty else frame(1, msg))
+                return
+            if body.get("ConsoleSize") and s.tty:
+                h, w = body["ConsoleSize"]
+                execs.resize(s.id, int(h), int(w))
             if sock is None:
                 return
-            await pump(conn, sock, tty=s.tty, stdin=s.attach_stdin, stdout=s.attach_stdout or True,
-                       stderr=s.attach_stderr or True, detach_keys=keys)
-            # Make sure inspect shows the exit code once the client sees the stream end.
+            await pump(conn, sock, tty=s.tty, stdin=s.attach_stdin, stdout=True, stderr=True,
+                       detach_keys=keys)
+            # inspect shows the exit code once the client sees the stream end
             try:
-                import asyncio
                 await asyncio.wait_for(s.done.wait(), 5)
-            except Exception:  # noqa: BLE001
+            except asyncio.TimeoutError:
                 pass
         ctype = "application/vnd.docker.raw-stream" if s.tty else "application/vnd.docker.multiplexed-stream"
         return Hijack(run=run, content_type=ctype)
