@@ -122,6 +122,11 @@ def run_stats(cli: Cli, o: Values, args: list[str]) -> int:
                                 stream=not o["no-stream"])
 
 
+def _table_format_help() -> str:
+    from hithe.cli.container_list import FORMAT_HELP
+    return FORMAT_HELP
+
+
 def _aliases(name: str) -> str:
     return f"{BIN} container {name}, {BIN} {name}"
 
@@ -136,7 +141,7 @@ DIFF = Command("diff CONTAINER", "Inspect changes to files or directories on a c
 EXPORT = Command("export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", [
     Flag("output", "o", help="Write to a file, instead of STDOUT"),
 ], run_export, args=("exact", 1), aliases=_aliases("export"))
-CP = Command("cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
+CP = Command("cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\thithe cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
              "Copy files/folders between a container and the local filesystem", [
     Flag("archive", "a", BOOL, help="Archive mode (copy all uid/gid information)"),
     Flag("follow-link", "L", BOOL, help="Always follow symbol link in SRC_PATH"),
@@ -151,7 +156,7 @@ CP = Command("cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
 STATS = Command("stats [OPTIONS] [CONTAINER...]",
                 "Display a live stream of container(s) resource usage statistics", [
     Flag("all", "a", BOOL, help="Show all containers (default shows just running)"),
-    Flag("format", help="Format output using a custom template"),
+    Flag("format", help=_table_format_help()),
     Flag("no-stream", "", BOOL, help="Disable streaming stats and only pull the first result"),
     Flag("no-trunc", "", BOOL, help="Do not truncate output"),
 ], run_stats, aliases=_aliases("stats"))

@@ -188,7 +188,6 @@ HISTORY = Command("history [OPTIONS] IMAGE", "Show the history of an image", [
     format_flag(),
     Flag("human", "H", BOOL, default=True, help="Print sizes and dates in human readable format"),
     Flag("no-trunc", "", BOOL, help="Don't truncate output"),
-    Flag("platform", help="Show history for the given platform."),
     Flag("quiet", "q", BOOL, help="Only show image IDs"),
 ], run_history, args=("exact", 1), aliases=f"{BIN} image history, {BIN} history")
 PRUNE = Command("prune [OPTIONS]", "Remove unused images", [

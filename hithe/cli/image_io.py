@@ -77,7 +77,7 @@ def run_save(cli: Cli, o: Values, args: list[str]) -> int:
     if not o["output"] and os.isatty(1):
         raise StatusError(1, "failed to save image: cowardly refusing to save to a terminal. "
                              "Use the -o flag or redirect")
-    params = {"names": list(args), "platform": o["platform"] or None}
+    params = {"names": list(args)}
     resp = cli.client.request("GET", "/images/get", params)
     _save_stream(resp, o["output"], "image")
     return 0
@@ -93,7 +93,7 @@ def run_load(cli: Cli, o: Values, args: list[str]) -> int:
             raise StatusError(1, "requested load from stdin, but stdin is empty")
         body = fd_chunks(0)
     quiet = o["quiet"] or not os.isatty(1)
-    params = {"quiet": "1" if quiet else None, "platform": o["platform"] or None}
+    params = {"quiet": "1" if quiet else None}
     resp = cli.client.request("POST", "/images/load", params, body=body,
                               headers={"Content-Type": "application/x-tar"})
     if "json" in (resp.headers.get("content-type") or ""):
@@ -113,10 +113,8 @@ IMPORT = Command("import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
 SAVE = Command("save [OPTIONS] IMAGE [IMAGE...]",
                "Save one or more images to a tar archive (streamed to STDOUT by default)", [
     Flag("output", "o", help="Write to a file, instead of STDOUT"),
-    Flag("platform", help="Save only the given platform variant."),
 ], run_save, args=("min", 1), aliases=f"{BIN} image save, {BIN} save")
 LOAD = Command("load [OPTIONS]", "Load an image from a tar archive or STDIN", [
     Flag("input", "i", help="Read from tar archive file, instead of STDIN"),
-    Flag("platform", help="Load only the given platform variant."),
     Flag("quiet", "q", BOOL, help="Suppress the load output"),
 ], run_load, args=("none",), aliases=f"{BIN} image load, {BIN} load")

@@ -113,7 +113,7 @@ def run_push(cli: Cli, o: Values, args: list[str]) -> int:
         ref = ref.with_tag("latest")
         if not o["quiet"]:
             cli.out(f"Using default tag: latest")
-    params = {"tag": ref.tag or None, "platform": o["platform"] or None}
+    params = {"tag": ref.tag or None}
     resp = cli.client.request("POST", f"/images/{ref.familiar_name}/push", params,
                               headers={"X-Registry-Auth": encoded_auth(ref.domain)})
     try:
@@ -187,12 +187,12 @@ PULL = Command("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a re
 PUSH = Command("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", [
     Flag("all-tags", "a", BOOL, help="Push all tags of an image to the repository"),
     Flag("disable-content-trust", "", BOOL, default=True, help="Skip image signing"),
-    Flag("platform", help="Push a platform-specific manifest as a single-platform image to the registry."),
     Flag("quiet", "q", BOOL, help="Suppress verbose output"),
 ], run_push, args=("exact", 1), aliases=f"{BIN} image push, {BIN} push")
 LOGIN = Command("login [OPTIONS] [SERVER]", "Authenticate to a registry", [
     Flag("password", "p", help="Password or Personal Access Token (PAT)"),
     Flag("password-stdin", "", BOOL, help="Take the Password or Personal Access Token (PAT) from stdin"),
     Flag("username", "u", help="Username"),
-], run_login, args=("max", 1))
+], run_login, args=("max", 1),
+    long="Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.")
 LOGOUT = Command("logout [SERVER]", "Log out from a registry", [], run_logout, args=("max", 1))

@@ -9,7 +9,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 from hithe.cli.command import BIN, Cli, Command, StatusError
-from hithe.cli.container_list import render
+from hithe.cli.container_list import FORMAT_HELP, render
+from hithe.cli.inspect import FORMAT_HELP as JSON_FORMAT_HELP
 from hithe.cli.flags import BOOL, LIST, Flag, Values
 from hithe.cli.opts_parse import filters_json, parse_filter
 from hithe.client.errors import ClientError
@@ -343,20 +344,20 @@ def run_system_prune(cli: Cli, o: Values, args: list[str]) -> int:
 
 
 VERSION = Command("version [OPTIONS]", "Show the hithe version information", [
-    Flag("format", "f", help="Format output using a custom template"),
+    Flag("format", "f", help=JSON_FORMAT_HELP),
 ], run_version, args=("none",))
 INFO = Command("info [OPTIONS]", "Display system-wide information", [
-    Flag("format", "f", help="Format output using a custom template"),
+    Flag("format", "f", help=JSON_FORMAT_HELP),
 ], run_info, args=("none",), aliases=f"{BIN} system info, {BIN} info")
 EVENTS = Command("events [OPTIONS]", "Get real time events from the server", [
     Flag("filter", "f", LIST, varname="filter", parse=parse_filter,
          help="Filter output based on conditions provided"),
-    Flag("format", help="Format output using a custom template"),
+    Flag("format", help=JSON_FORMAT_HELP),
     Flag("since", help="Show all events created since timestamp"),
     Flag("until", help="Stream events until this timestamp"),
 ], run_events, args=("none",), aliases=f"{BIN} system events, {BIN} events")
 DF = Command("df [OPTIONS]", "Show hithe disk usage", [
-    Flag("format", help="Format output using a custom template"),
+    Flag("format", help=FORMAT_HELP),
     Flag("verbose", "v", BOOL, help="Show detailed information on space usage"),
 ], run_df, args=("none",))
 PRUNE = Command("prune [OPTIONS]", "Remove unused data", [

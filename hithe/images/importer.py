@@ -10,6 +10,7 @@ from hithe.images.record import Image
 from hithe.images.store import ImageStore
 from hithe.util.timefmt import rfc3339_now
 
+LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
            "s390x": "s390x", "riscv64": "riscv64"}
 
@@ -22,10 +23,10 @@ def host_arch() -> str:
 def import_rootfs(store: ImageStore, stream: BinaryIO, *, message: str = "", changes: list[str] | None = None,
                   source: str = "-") -> Image:
     # The uncompressed tar is kept as a blob so save/push later send the exact bytes hashed here.
-    writer = store.content.writer(media_type="application/vnd.oci.image.layer.v1.tar")
+    writer = store.content.writer(media_type=LAYER_TAR)
     with writer:
         layer = store.layers.apply(None, stream, tee=writer)
-        writer.commit()
+        layer_desc = writer.commit()
     created = rfc3339_now()
     container_cfg: dict[str, Any] = apply_changes({}, changes or [])
     config: dict[str, Any] = {
@@ -37,4 +38,6 @@ def import_rootfs(store: ImageStore, stream: BinaryIO, *, message: str = "", cha
         "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
     }
-    return store.add(config, layer.chain_id)
+    img = store.add(config, layer.chain_id)
+    store.put_manifest(img, [layer_desc])
+    return img

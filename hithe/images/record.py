@@ -15,6 +15,7 @@ class Image:
     parent: str = ""                 # local parent image (builds, commits)
     repo_digests: list[str] = field(default_factory=list)
     repo_tags: list[str] = field(default_factory=list)  # filled from the refs table
+    manifest: str = ""               # digest of the OCI manifest in the content store
 
     @property
     def diff_ids(self) -> list[str]:
@@ -26,10 +27,11 @@ class Image:
 
     def to_doc(self) -> dict[str, Any]:
         return {"id": self.id, "config": self.config, "top_layer": self.top_layer, "size": self.size,
-                "created": self.created, "parent": self.parent, "repo_digests": self.repo_digests}
+                "created": self.created, "parent": self.parent, "repo_digests": self.repo_digests,
+                "manifest": self.manifest}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "Image":
         return cls(id=doc["id"], config=doc["config"], top_layer=doc.get("top_layer"), size=doc["size"],
                    created=doc["created"], parent=doc.get("parent", ""),
-                   repo_digests=doc.get("repo_digests", []))
+                   repo_digests=doc.get("repo_digests", []), manifest=doc.get("manifest", ""))

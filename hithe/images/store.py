@@ -39,6 +39,20 @@ class ImageStore:
             c.execute("INSERT OR IGNORE INTO images(id, doc) VALUES(?, ?)", (img.id, dump(img.to_doc())))
         return self.get(img.id)
 
+    def put_manifest(self, img: Image, layers: list[Any]) -> str:
+        """An OCI manifest for a locally made image: what save and push will send."""
+        manifest = {
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": img.id,
+                       "size": self.content.size(img.id)},
+            "layers": [{"mediaType": d.media_type, "digest": d.digest, "size": d.size} for d in layers],
+        }
+        desc = self.content.put_bytes(canonical_json(manifest), media_type=manifest["mediaType"])
+        doc = img.to_doc()
+        doc["manifest"] = desc.digest
+        self.db.execute("UPDATE images SET doc=? WHERE id=?", (dump(doc), img.id))
+        return desc.digest
+
     def get(self, image_id: str) -> Image:
         rows = self.db.query("SELECT doc FROM images WHERE id=?", (image_id,))
         if not rows:
@@ -138,10 +152,24 @@ class ImageStore:
     def _delete(self, img: Image) -> list[dict[str, str]]:
         self.db.execute("DELETE FROM images WHERE id=?", (img.id,))
         self.db.execute("DELETE FROM refs WHERE image_id=?", (img.id,))
-        self.content.delete(img.id)
         out = [{"Deleted": img.id}]
         self.gc_layers(set())
+        self.gc_blobs()
         return out
+
+    def gc_blobs(self) -> int:
+        """Mark every blob an image still needs (config, manifest, layer tars); sweep the rest."""
+        keep: set[str] = set()
+        for img in self.list():
+            keep.add(img.id)
+            if img.manifest:
+                keep.add(img.manifest)
+                try:
+                    m = json.loads(self.content.read_bytes(img.manifest))
+                    keep.update(l["digest"] for l in m.get("layers", []))
+                except (NotFound, ValueError, KeyError):
+                    pass
+        return self.content.gc(keep)
 
     def gc_layers(self, container_layers: Iterable[str]) -> None:
         """Remove layers no image needs (mark and sweep over the chains)."""

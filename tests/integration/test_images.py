@@ -110,3 +110,15 @@ def test_tag_errors(hithe):
     assert r.rc != 0 and "invalid reference format" in r.err
     r = hithe("tag", "nosuchimg", "x:1")
     assert r.rc != 0 and "No such image: nosuchimg:latest" in r.err
+
+
+def test_blobs_are_collected_with_the_image(hithe, daemon):
+    import os
+    blobs = os.path.join(daemon.data_root, "content", "blobs", "sha256")
+    before = set(os.listdir(blobs))
+    data = busybox_tar() + b"\0" * 10240  # different bytes: a layer blob of its own
+    iid = hithe("import", "-", "gc:1", input=data).out.strip()
+    added = set(os.listdir(blobs)) - before
+    assert iid.split(":")[1] in added and len(added) == 3  # config, manifest, layer tar
+    hithe("rmi", "gc:1")
+    assert set(os.listdir(blobs)) == before

@@ -520,10 +520,21 @@ def test_container_prune_prompt(daemon: FakeDaemon, capfd, monkeypatch) -> None:
     assert capfd.readouterr().out == "Deleted Containers:\nx1\nx2\n\nTotal reclaimed space: 2.048kB\n"
 
 
-def test_events_format(daemon: FakeDaemon, capfd, monkeypatch) -> None:
+@pytest.fixture
+def utc():
     import time
-    monkeypatch.setenv("TZ", "UTC")
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
     time.tzset()
+    yield
+    if saved is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+def test_events_format(daemon: FakeDaemon, capfd, utc) -> None:
     msgs = [{"status": "start", "id": CID, "from": "busybox", "Type": "container", "Action": "start",
              "Actor": {"ID": CID, "Attributes": {"name": "foo", "image": "busybox"}},
              "scope": "local", "time": 1714558830, "timeNano": 1714558830123456789}]
