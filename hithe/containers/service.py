@@ -558,9 +558,11 @@ class ContainerService:
                     opts = parse_log_opts({**self.paths.default_log_opts, **c.spec.log.config})
                     if opts.max_file > 1:
                         self._keep_logs(c, opts.max_file)
-            elif c.state.status == RESTARTING or (
-                    c.spec.restart.name == "always" and not c.state.manually_stopped
-                    and c.state.status == EXITED):
+            elif c.state.status == RESTARTING or (c.state.status == EXITED and (
+                    c.spec.restart.name == "always" or
+                    (c.spec.restart.name == "unless-stopped" and not c.state.manually_stopped))):
+                # Docker's rule at daemon start: "always" comes back even after a manual stop,
+                # "unless-stopped" only if nobody stopped it.
                 c.state.status = RESTARTING
                 self._save(c)
                 rs = self.runstate(c)

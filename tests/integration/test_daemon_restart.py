@@ -36,3 +36,28 @@ def test_kill9_daemon_keeps_containers(daemon, hithe):
     # an exit after re-adoption is noticed too
     assert hithe("inspect", "-f", "{{.State.Status}}", tty).out.strip() == "exited"
     hithe("rm", "-f", keep, dies, tty)
+
+
+def test_restart_policies_at_daemon_start(daemon, hithe):
+    always = hithe("run", "-d", "--restart", "always", "busybox", "sleep", "300").out.strip()
+    unless = hithe("run", "-d", "--restart", "unless-stopped", "busybox", "sleep", "300").out.strip()
+    plain = hithe("run", "-d", "busybox", "sleep", "300").out.strip()
+    for cid in (always, unless, plain):
+        assert hithe("stop", "-t", "0", cid).rc == 0
+    daemon.stop()
+    daemon.start()
+    time.sleep(1.0)
+    status = {cid: hithe("inspect", "-f", "{{.State.Status}}", cid).out.strip() for cid in (always, unless, plain)}
+    assert status == {always: "running", unless: "exited", plain: "exited"}
+    hithe("rm", "-f", always, unless, plain)
+
+
+def test_logs_since_until(hithe):
+    cid = hithe("run", "-d", "busybox", "sh", "-c", "echo early; sleep 1.2; echo late").out.strip()
+    time.sleep(0.6)
+    mid = time.time()
+    hithe("wait", cid)
+    assert hithe("logs", "--since", f"{mid:.3f}", cid).out == "late\n"
+    assert hithe("logs", "--until", f"{mid:.3f}", cid).out == "early\n"
+    assert hithe("logs", "--since", "1h", cid).out == "early\nlate\n"
+    hithe("rm", cid)
