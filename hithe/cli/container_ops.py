@@ -169,10 +169,10 @@ def run_prune(cli: Cli, o: Values, args: list[str]) -> int:
 
 def _stop_flags(what: str) -> list[Flag]:
     return [
-        Flag("signal", "s", help=f"Signal to send to the container"),
+        Flag("signal", "s", help="Signal to send to the container"),
         Flag("time", "", INT, hidden=True, dest="timeout",
-             help=f"Seconds to wait before killing the container (deprecated: use --timeout)"),
-        Flag("timeout", "t", INT, help=f"Seconds to wait before killing the container"),
+             help="Seconds to wait before killing the container (deprecated: use --timeout)"),
+        Flag("timeout", "t", INT, help="Seconds to wait before killing the container"),
     ]
 
 

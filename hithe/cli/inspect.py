@@ -12,7 +12,7 @@ TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations are strings
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-from hithe.cli.command import BIN, Cli, Command, StatusError
+from hithe.cli.command import Cli, Command, StatusError
 from hithe.cli.flags import BOOL, Flag, Values
 from hithe.client.errors import APIError
 

@@ -112,7 +112,7 @@ def run_push(cli: Cli, o: Values, args: list[str]) -> int:
     if ref.tag is None and ref.digest is None and not o["all-tags"]:
         ref = ref.with_tag("latest")
         if not o["quiet"]:
-            cli.out(f"Using default tag: latest")
+            cli.out("Using default tag: latest")
     params = {"tag": ref.tag or None}
     resp = cli.client.request("POST", f"/images/{ref.familiar_name}/push", params,
                               headers={"X-Registry-Auth": encoded_auth(ref.domain)})

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from hithe.cli.command import BIN, Cli, Command, StatusError
-from hithe.cli.container_list import FORMAT_HELP, render
+from hithe.cli.container_list import FORMAT_HELP
 from hithe.cli.inspect import FORMAT_HELP as JSON_FORMAT_HELP
 from hithe.cli.flags import BOOL, LIST, Flag, Values
 from hithe.cli.opts_parse import filters_json, parse_filter
@@ -261,9 +261,13 @@ def run_df(cli: Cli, o: Values, args: list[str]) -> int:
     containers = df.get("Containers") or []
     volumes = df.get("Volumes") or []
     cache = df.get("BuildCache") or []
-    img_size = sum(i.get("Size") or 0 for i in images)
+    # docker's disk-usage formatter: images total is the daemon's LayersSize, and
+    # only the unique part of images in use counts as not reclaimable
+    img_size = df.get("LayersSize") or sum(i.get("Size") or 0 for i in images)
     img_active = sum(1 for i in images if (i.get("Containers") or 0) > 0)
-    img_reclaim = sum(i.get("Size") or 0 for i in images if (i.get("Containers") or 0) <= 0)
+    img_used = sum((i.get("Size") or 0) - (i.get("SharedSize") or 0) for i in images
+                   if i.get("Containers") and i.get("Size", -1) != -1 and i.get("SharedSize", -1) != -1)
+    img_reclaim = img_size - img_used
     ctr_size = sum(c.get("SizeRw") or 0 for c in containers)
     ctr_active = sum(1 for c in containers if c.get("State") in ("running", "paused", "restarting"))
     ctr_reclaim = sum(c.get("SizeRw") or 0 for c in containers
@@ -272,7 +276,7 @@ def run_df(cli: Cli, o: Values, args: list[str]) -> int:
     vol_active = sum(1 for v in volumes if ((v.get("UsageData") or {}).get("RefCount") or 0) > 0)
     vol_reclaim = sum(max((v.get("UsageData") or {}).get("Size") or 0, 0) for v in volumes
                       if ((v.get("UsageData") or {}).get("RefCount") or 0) == 0)
-    cache_size = sum(c.get("Size") or 0 for c in cache)
+    cache_size = sum(c.get("Size") or 0 for c in cache if not c.get("Shared"))
     cache_reclaim = sum(c.get("Size") or 0 for c in cache if not c.get("InUse") and not c.get("Shared"))
 
     def pct(part: int, total: int) -> str:
@@ -280,12 +284,14 @@ def run_df(cli: Cli, o: Values, args: list[str]) -> int:
 
     rows = [
         {"Type": "Images", "TotalCount": str(len(images)), "Active": str(img_active),
-         "Size": human_size(img_size), "Reclaimable": pct(img_reclaim, img_size)},
+         "Size": human_size(img_size),
+         "Reclaimable": pct(img_reclaim, img_size) if img_size else human_size(img_reclaim)},
         {"Type": "Containers", "TotalCount": str(len(containers)), "Active": str(ctr_active),
          "Size": human_size(ctr_size), "Reclaimable": pct(ctr_reclaim, ctr_size) if ctr_size else human_size(0)},
         {"Type": "Local Volumes", "TotalCount": str(len(volumes)), "Active": str(vol_active),
          "Size": human_size(vol_size), "Reclaimable": pct(vol_reclaim, vol_size) if vol_size else human_size(0)},
-        {"Type": "Build Cache", "TotalCount": str(len(cache)), "Active": "0",
+        {"Type": "Build Cache", "TotalCount": str(len(cache)),
+         "Active": str(sum(1 for c in cache if c.get("InUse"))),
          "Size": human_size(cache_size), "Reclaimable": human_size(cache_reclaim)},
     ]
     table = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"

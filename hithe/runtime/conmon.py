@@ -72,6 +72,23 @@ class Monitor:
         for d in (paths.runc_root, paths.exits_dir, paths.socket_dir):
             os.makedirs(d, exist_ok=True)
 
+    def _spawn(self, args: list[str], *, sync_w: int, start_r: int, attach_w: int | None = None) -> int:
+        """conmon with stdio on /dev/null and its pipes on fds 3, 4 (and 5); closes our copies."""
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+               "_OCI_SYNCPIPE": "3", "_OCI_STARTPIPE": "4"}
+        actions = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
+                   (os.POSIX_SPAWN_DUP2, _DEVNULL, 2), (os.POSIX_SPAWN_DUP2, sync_w, 3),
+                   (os.POSIX_SPAWN_DUP2, start_r, 4)]
+        if attach_w is not None:
+            env["_OCI_ATTACHPIPE"] = "5"
+            actions.append((os.POSIX_SPAWN_DUP2, attach_w, 5))
+        try:
+            return os.posix_spawn(self.p.conmon, args, env, setsid=True, file_actions=actions)
+        finally:
+            for fd in (sync_w, start_r, attach_w):
+                if fd is not None:
+                    os.close(fd)
+
     # --- containers ------------------------------------------------------
     def _base_args(self, cid: str, uid: str, name: str, bundle: str, pidfile: str, log_path: str,
                    exit_dir: str, log_size_max: int | None) -> list[str]:
@@ -98,16 +115,7 @@ class Monitor:
             args.append("--leave-stdin-open")
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         start_r, start_w = os.pipe2(os.O_CLOEXEC)
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-               "_OCI_SYNCPIPE": "3", "_OCI_STARTPIPE": "4"}
-        try:
-            pid = os.posix_spawn(self.p.conmon, args, env, setsid=True, file_actions=[
-                (os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
-                (os.POSIX_SPAWN_DUP2, _DEVNULL, 2),
-                (os.POSIX_SPAWN_DUP2, sync_w, 3), (os.POSIX_SPAWN_DUP2, start_r, 4)])
-        finally:
-            os.close(sync_w)
-            os.close(start_r)
+        pid = self._spawn(args, sync_w=sync_w, start_r=start_r)
         try:
             os.write(start_w, b"0")
             msg = _read_sync(sync_r)
@@ -205,17 +213,7 @@ class Monitor:
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         start_r, start_w = os.pipe2(os.O_CLOEXEC)
         att_r, att_w = os.pipe2(os.O_CLOEXEC)
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-               "_OCI_SYNCPIPE": "3", "_OCI_STARTPIPE": "4", "_OCI_ATTACHPIPE": "5"}
-        try:
-            pid = os.posix_spawn(self.p.conmon, args, env, setsid=True, file_actions=[
-                (os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
-                (os.POSIX_SPAWN_DUP2, _DEVNULL, 2), (os.POSIX_SPAWN_DUP2, sync_w, 3),
-                (os.POSIX_SPAWN_DUP2, start_r, 4), (os.POSIX_SPAWN_DUP2, att_w, 5)])
-        finally:
-            os.close(sync_w)
-            os.close(start_r)
-            os.close(att_w)
+        pid = self._spawn(args, sync_w=sync_w, start_r=start_r, attach_w=att_w)
         return ExecHandle(self, exec_id, pid, sync_r, start_w, att_r, attach)
 
 
