@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 
 from hithe.containers.execs import ExecService
@@ -32,6 +33,8 @@ class Engine:
     def open(cls, cfg: DaemonConfig) -> "Engine":
         for d in (cfg.data_root, cfg.exec_root):
             os.makedirs(d, mode=0o711, exist_ok=True)
+        # Spooled uploads of a daemon that crashed mid-request are garbage now.
+        shutil.rmtree(os.path.join(cfg.data_root, "tmp"), ignore_errors=True)
         db = Database(os.path.join(cfg.data_root, "hithe.db"))
         content = ContentStore(os.path.join(cfg.data_root, "content"))
         content.clean_ingest()
