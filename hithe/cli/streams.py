@@ -18,53 +18,12 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 from hithe.client.stream import copy_stream
+from hithe.util.detachkeys import DetachScanner, parse_detach_keys
 
 DEFAULT_ESCAPE = b"\x10\x11"  # ctrl-p, ctrl-q
 
 
-def parse_detach_keys(keys: str) -> bytes:
-    """moby/term ToBytes: "ctrl-p,ctrl-q", "a,ctrl-@", ... to bytes."""
-    out = bytearray()
-    for key in keys.split(","):
-        k = key.strip()
-        if len(k) == 1:
-            out.append(ord(k))
-            continue
-        lk = k.lower()
-        if lk.startswith("ctrl-") and len(k) == 6:
-            c = lk[5]
-            if "a" <= c <= "z":
-                out.append(ord(c) - ord("a") + 1)
-                continue
-            special = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
-            if c in special:
-                out.append(special[c])
-                continue
-        raise ValueError(f"Unknown character: '{k}'")
-    return bytes(out)
-
-
-class EscapeDetector:
-    """Pass bytes through, holding back a possible prefix of the escape sequence
-    (moby/term EscapeProxy); ``feed`` returns (bytes to send, detached?)."""
-
-    def __init__(self, keys: bytes) -> None:
-        self.keys = keys
-        self.held = b""
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        out = bytearray()
-        for b in data:
-            cand = self.held + bytes([b])
-            if self.keys.startswith(cand):
-                self.held = cand
-                if cand == self.keys:
-                    self.held = b""
-                    return bytes(out), True
-                continue
-            out += cand
-            self.held = b""
-        return bytes(out), False
+EscapeDetector = DetachScanner  # moby/term's EscapeProxy
 
 
 class RawTerminal:

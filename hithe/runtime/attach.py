@@ -13,51 +13,16 @@ from typing import Awaitable, Callable
 
 from hithe.api.message import HijackedConn
 from hithe.errors import InvalidParameter
+from hithe.util.detachkeys import DEFAULT_DETACH_KEYS, DetachScanner
+from hithe.util.detachkeys import parse_detach_keys as _parse
 
-DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 _STDIN_CHUNK = 4096
 
-
 def parse_detach_keys(spec: str | None) -> bytes:
-    spec = spec or DEFAULT_DETACH_KEYS
-    out = bytearray()
-    for key in spec.split(","):
-        k = key.strip().lower()
-        if len(k) == 1:
-            out.append(ord(k))
-        elif k.startswith("ctrl-") and len(k) == 6:
-            ch = k[5]
-            if "a" <= ch <= "z":
-                out.append(ord(ch) - 96)
-            elif ch in "@[\\]^_":
-                out.append({"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}[ch])
-            else:
-                raise InvalidParameter(f"Invalid escape keys ({spec}) provided")
-        else:
-            raise InvalidParameter(f"Invalid escape keys ({spec}) provided")
-    return bytes(out)
-
-
-class DetachScanner:
-    """Finds the detach sequence in stdin; bytes of a partial match are held back."""
-
-    def __init__(self, keys: bytes) -> None:
-        self.keys = keys
-        self.held = b""
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        out = bytearray()
-        for b in data:
-            cand = self.held + bytes([b])
-            if self.keys.startswith(cand):
-                self.held = cand
-                if cand == self.keys:
-                    self.held = b""
-                    return bytes(out), True
-            else:
-                out += cand
-                self.held = b""
-        return bytes(out), False
+    try:
+        return _parse(spec or DEFAULT_DETACH_KEYS)
+    except ValueError:
+        raise InvalidParameter(f"Invalid detach keys ({spec}) provided") from None
 
 
 async def pump(conn: HijackedConn, sock: socket.socket, *, tty: bool, stdin: bool, stdout: bool = True,
