@@ -138,3 +138,18 @@ def test_log_rotation_keeps_files(hithe, daemon):
     nums = [int(l.split("-")[1]) for l in lines]
     assert nums == list(range(nums[0], 6000))
     hithe("rm", "-f", cid)
+
+
+def test_events_cli_format(hithe):
+    import time as _t
+    since = int(_t.time())
+    name = "evcli"
+    hithe("run", "--rm", "--name", name, "busybox", "true")
+    _t.sleep(1.1)
+    r = hithe("events", "--since", str(since), "--until", str(int(_t.time())), "--filter", f"container={name}",
+              "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+    assert r.out.splitlines() == [f"{a} {name}" for a in ("create", "attach", "start", "die", "destroy")]
+    r = hithe("events", "--since", str(since), "--until", str(int(_t.time())), "--filter", "event=die",
+              "--filter", f"container={name}")
+    line = r.out.strip()
+    assert f"container die" in line and f"name={name}" in line and "exitCode=0" in line

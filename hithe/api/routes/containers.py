@@ -154,6 +154,7 @@ def register(r: Router, eng: Engine) -> None:
         stdout, stderr = req.flag("stdout"), req.flag("stderr")
         stream = req.flag("stream")
         rs = svc.runstate(c)
+        svc._event(c, "attach")
         sock_fut: asyncio.Future[Any] | None = None
         if stream:
             if c.state.running:
