@@ -12,7 +12,8 @@ from typing import Any
 
 from hithe.containers.create import merge_env
 from hithe.containers.record import PAUSED, Container
-from hithe.containers.service import ContainerService, _exit_code_for_error
+from hithe.containers.procs import exit_code_for_error as _exit_code_for_error
+from hithe.containers.service import ContainerService
 from hithe.containers.users import resolve_user
 from hithe.errors import Conflict, HitheError, InvalidParameter, NotFound
 from hithe.runtime.conmon import ExecHandle

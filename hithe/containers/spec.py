@@ -117,7 +117,7 @@ def parse_restart(rp: dict[str, Any]) -> RestartPolicy:
                                "'no', 'always', 'on-failure', or 'unless-stopped'")
     count = _int(rp.get("MaximumRetryCount"), "MaximumRetryCount")
     if count and name != "on-failure":
-        raise InvalidParameter(f"invalid restart policy: maximum retry count can only be used with 'on-failure'")
+        raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
     if count < 0:
         raise InvalidParameter("invalid restart policy: maximum retry count cannot be negative")
     return RestartPolicy(name=name, maximum_retry_count=count)

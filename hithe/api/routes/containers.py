@@ -253,7 +253,7 @@ def _int(v: str, name: str) -> int:
 
 
 def _sizes(svc: Any, c: Container) -> tuple[int, int]:
-    from hithe.containers.service import _dir_size
+    from hithe.containers.procs import dir_size as _dir_size
     rw = _dir_size(os.path.join(svc.dir_of(c), "upper"))
     img = svc.images.get(c.image_id).size if c.image_id else 0
     return rw, rw + img

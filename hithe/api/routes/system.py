@@ -5,7 +5,7 @@ import json
 import os
 import platform
 import time
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 from hithe import __version__
 from hithe.api.message import Request, Response, json_response
