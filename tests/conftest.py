@@ -131,8 +131,8 @@ def cleanup_instance(d: Daemon) -> None:
                 pass
 
 
-def busybox_tar() -> bytes:
-    return subprocess.run(["bash", str(BUSYBOX_SCRIPT)], check=True, capture_output=True).stdout
+def busybox_tar(*flags: str) -> bytes:
+    return subprocess.run(["bash", str(BUSYBOX_SCRIPT), *flags], check=True, capture_output=True).stdout
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +177,10 @@ def busybox(daemon: Daemon, api) -> str:
                                      changes=['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
                                               'CMD ["sh"]'])
     image_id = json.loads(out.strip().splitlines()[-1])["status"] if isinstance(out, str) else None
-    api.tag("busybox:latest", "ubuntu", "18.04")
+    # "ubuntu:18.04" for the tutorial: busybox plus the host's bash and its libraries
+    api.import_image_from_data(busybox_tar("--with-bash"), repository="ubuntu", tag="18.04",
+                               changes=['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+                                        'CMD ["/bin/bash"]'])
     return image_id or api.inspect_image("busybox")["Id"]
 
 

@@ -14,7 +14,7 @@ from hithe.containers.create import merge_env
 from hithe.containers.record import PAUSED, Container
 from hithe.containers.procs import exit_code_for_error as _exit_code_for_error
 from hithe.containers.service import ContainerService
-from hithe.containers.users import resolve_user
+from hithe.containers.users import home_of, resolve_user
 from hithe.errors import Conflict, HitheError, InvalidParameter, NotFound
 from hithe.runtime.conmon import ExecHandle
 from hithe.runtime.oci_spec import effective_caps, rlimits
@@ -89,6 +89,8 @@ class ExecService:
         uid, gid, extra = resolve_user(rootfs, s.user or c.user)
         caps = effective_caps(c.spec.privileged or s.privileged, c.spec.cap_add, c.spec.cap_drop)
         env = merge_env(c.env, s.env)
+        if not any(e.startswith("HOME=") for e in env):
+            env.append("HOME=" + home_of(rootfs, uid))
         if s.tty and not any(e.startswith("TERM=") for e in env):
             env.append("TERM=xterm")
         return {

@@ -6,6 +6,7 @@ this part drives conmon and runc and reacts to exits (restart policies, --rm).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from hithe.containers.procs import exit_code_for_error as _exit_code_for_error
 from hithe.containers.record import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
 from hithe.containers.restart_policy import restart_delay, should_restart
 from hithe.containers.runstate import RunState
-from hithe.containers.users import resolve_user
+from hithe.containers.users import home_of, resolve_user
 from hithe.errors import Conflict, HitheError, InvalidParameter, NotFound, NotModified
 from hithe.logs.rotation import LogKeeper, parse_log_opts
 from hithe.runtime.conmon import RuntimeFailure
@@ -99,6 +100,8 @@ class Lifecycle:
         rootfs = self.snap.mount(d, c.top_layer)
         try:
             uid, gid, extra = resolve_user(rootfs, c.user)
+            if not any(e.startswith("HOME=") for e in c.env):
+                c = dataclasses.replace(c, env=c.env + ["HOME=" + home_of(rootfs, uid)])
             seccomp = None
             if self.seccomp is not None:
                 caps = set(effective_caps(c.spec.privileged, c.spec.cap_add, c.spec.cap_drop))

@@ -56,3 +56,11 @@ def resolve_user(rootfs: str, spec: str) -> tuple[int, int, list[int]]:
             if len(ent) > 3 and name in ent[3].split(",") and ent[2].isdigit() and int(ent[2]) != gid:
                 extra.append(int(ent[2]))
     return uid, gid, extra
+
+
+def home_of(rootfs: str, uid: int) -> str:
+    """The user's home from the container's passwd; Docker sets HOME from it (or "/")."""
+    for ent in _read(rootfs, "passwd"):
+        if len(ent) > 5 and ent[2] == str(uid):
+            return ent[5] or "/"
+    return "/"

@@ -15,6 +15,15 @@ def _pty(daemon, *args: str) -> PtyProc:
     return PtyProc(list(args), daemon.env, str(REPO))
 
 
+def test_run_it_bash_as_in_the_tutorial(daemon, busybox):
+    import re
+    p = _pty(daemon, "run", "-t", "-i", "ubuntu:18.04", "/bin/bash")
+    screen = p.expect(":/# ")
+    assert re.search(r"root@[0-9a-f]{12}:/# ", screen), screen
+    p.send("exit\r")
+    assert p.wait() == 0
+
+
 def test_run_it_shell(daemon, busybox):
     p = _pty(daemon, "run", "-t", "-i", "--rm", "ubuntu:18.04", "/bin/sh")
     p.expect("# ")
