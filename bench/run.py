@@ -26,10 +26,12 @@ sys.path.insert(0, str(REPO))
 
 
 class Engine:
-    def __init__(self, name: str, root: str) -> None:
+    def __init__(self, name: str, root: str, bridge: str = "") -> None:
         self.name = name
+        self.bridge = bridge  # docker only: its default network on a private bridge of ours
         self.root = root
-        self.sock = os.path.join(root, f"{name}.sock")
+        self.sock = os.path.join(root, f"{name}{'-br' if bridge else ''}.sock")
+        self.label = name + (" (bridge)" if bridge else "")
         self.host = "unix://" + self.sock
         self.proc: subprocess.Popen | None = None
         self.env = {**os.environ, "DOCKER_HOST": self.host, "HITHE_HOST": self.host, "HITHE_NO_AUTOSTART": "1"}
@@ -41,16 +43,18 @@ class Engine:
         return ["docker"]
 
     def start(self) -> None:
-        log = open(os.path.join(self.root, f"{self.name}.log"), "ab")
+        tag = self.name + ("-br" if self.bridge else "")
+        log = open(os.path.join(self.root, f"{tag}.log"), "ab")
         if self.name == "hithe":
             cmd = [sys.executable, "-m", "hithe.daemon.main", "-H", self.host, "--data-root",
                    os.path.join(self.root, "hdata"), "--exec-root", os.path.join(self.root, "hexec"),
                    "--config-file", "/nonexistent"]
         else:
-            cmd = ["dockerd", "-H", self.host, "--data-root", os.path.join(self.root, "ddata"),
-                   "--exec-root", os.path.join(self.root, "dexec"), "--pidfile", os.path.join(self.root, "d.pid"),
-                   "--bridge", "none", "--iptables=false", "--ip6tables=false",
-                   "--containerd-namespace", "hbench", "--containerd-plugins-namespace", "hbench-p"]
+            cmd = ["dockerd", "-H", self.host, "--data-root", os.path.join(self.root, tag + "data"),
+                   "--exec-root", os.path.join(self.root, tag + "exec"), "--pidfile", os.path.join(self.root, tag + ".pid"),
+                   "--bridge", self.bridge or "none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
+                   "--ip-masq=false", "--userland-proxy=false",
+                   "--containerd-namespace", "hbench" + tag, "--containerd-plugins-namespace", "hbench-p" + tag]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
         for _ in range(300):
             if self.run("version", check=False).returncode == 0:
@@ -156,7 +160,7 @@ def per_container_memory(e: Engine, n: int = 10) -> dict[str, float]:
     if e.name == "hithe":
         mons = pids_named("conmon", e.root)
     else:
-        mons = pids_named("containerd-shim", "hbench")
+        mons = pids_named("containerd-shim", "hbench" + e.name + ("-br" if e.bridge else ""))
     rss = [rss_kib(p) for p in mons]
     pss = [rss_kib(p, "Pss") for p in mons]
     for c in ids:
@@ -171,7 +175,7 @@ def daemon_rss(e: Engine) -> float:
     total = rss_kib(e.proc.pid)
     for p in pids_named("containerd", ""):
         cmd = Path(f"/proc/{p}/cmdline").read_bytes()
-        if e.root.encode() in cmd:
+        if os.path.join(e.root, e.name + ("-br" if e.bridge else "") + "exec").encode() in cmd:
             total += rss_kib(p)
     return total / 1024
 
@@ -194,58 +198,69 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=7, help="alternating rounds per timing")
     ap.add_argument("--no-docker", action="store_true")
+    ap.add_argument("--docker-bridge", action="store_true",
+                    help="also run docker with its default bridge network (on a private bridge hb0)")
     a = ap.parse_args()
     root = tempfile.mkdtemp(prefix="hb-", dir="/tmp")
     engines = [Engine("hithe", root)]
     if shutil.which("dockerd") and not a.no_docker:
         engines.append(Engine("docker", root))
+        if a.docker_bridge:
+            subprocess.run("ip link add hb0 type bridge && ip addr add 10.213.77.1/24 dev hb0 && ip link set hb0 up",
+                           shell=True, check=True)
+            engines.append(Engine("docker", root, bridge="hb0"))
     tar = subprocess.run(["bash", str(REPO / "scripts" / "busybox-rootfs.sh")], capture_output=True, check=True).stdout
-    results: dict[str, dict[str, float]] = {e.name: {} for e in engines}
+    results: dict[str, dict[str, float]] = {e.label: {} for e in engines}
     try:
         for e in engines:
             e.start()
             e.run("import", "-c", "CMD [\"sh\"]", "-", "busybox:latest", input=tar)
         time.sleep(2)
         for e in engines:
-            results[e.name]["daemon_idle_rss_mib"] = daemon_rss(e)
+            results[e.label]["daemon_idle_rss_mib"] = daemon_rss(e)
         samples: dict[tuple[str, str], list[float]] = {}
-        execs = {e.name: e.run("run", "-d", "busybox", "sleep", "600").stdout.decode().strip() for e in engines}
+        execs = {e.label: e.run("run", "-d", "busybox", "sleep", "600").stdout.decode().strip() for e in engines}
         for e in engines:  # warm-up
             bench_run_rm(e)
-            bench_exec(e, execs[e.name])
+            bench_exec(e, execs[e.label])
         for _ in range(a.n):
             for e in engines:
-                samples.setdefault((e.name, "run_rm_true_s"), []).append(bench_run_rm(e))
-                samples.setdefault((e.name, "run_d_stop_rm_s"), []).append(bench_run_stop_rm(e))
-                samples.setdefault((e.name, "exec_true_s"), []).append(bench_exec(e, execs[e.name]))
+                samples.setdefault((e.label, "run_rm_true_s"), []).append(bench_run_rm(e))
+                samples.setdefault((e.label, "run_d_stop_rm_s"), []).append(bench_run_stop_rm(e))
+                samples.setdefault((e.label, "exec_true_s"), []).append(bench_exec(e, execs[e.label]))
         for _ in range(3):
             for e in engines:
-                samples.setdefault((e.name, "start_50_concurrent_s"), []).append(bench_50(e))
+                samples.setdefault((e.label, "start_50_concurrent_s"), []).append(bench_50(e))
         for e in engines:
-            e.run("rm", "-f", execs[e.name])
+            e.run("rm", "-f", execs[e.label])
         for (name, key), vals in samples.items():
             results[name][key] = statistics.median(vals)
         for e in engines:
             mem = per_container_memory(e)
-            results[e.name]["per_container_rss_mib"] = mem["rss_mib"]
-            results[e.name]["per_container_pss_mib"] = mem["pss_mib"]
+            results[e.label]["per_container_rss_mib"] = mem["rss_mib"]
+            results[e.label]["per_container_pss_mib"] = mem["pss_mib"]
         for _ in range(2):
             for e in engines:
-                samples.setdefault((e.name, "logs_100mb_s"), []).append(bench_logs(e))
+                samples.setdefault((e.label, "logs_100mb_s"), []).append(bench_logs(e))
         for e in engines:
-            results[e.name]["logs_100mb_s"] = statistics.median(samples[(e.name, "logs_100mb_s")])
+            results[e.label]["logs_100mb_s"] = statistics.median(samples[(e.label, "logs_100mb_s")])
     finally:
         for e in engines:
             e.stop()
         subprocess.run(["bash", "-c", f"grep -o ' {root}[^ ]*' /proc/mounts | xargs -r -n1 umount -l"])
+        if a.docker_bridge:
+            subprocess.run(["ip", "link", "del", "hb0"], stderr=subprocess.DEVNULL)
         shutil.rmtree(root, ignore_errors=True)
     keys = list(results["hithe"].keys())
-    print(f"{'metric':28} {'hithe':>10} {'docker':>10} {'ratio':>8}")
+    others = [k for k in results if k != "hithe"]
+    print(f"{'metric':26} {'hithe':>9}" + "".join(f" {o:>16} {'ratio':>6}" for o in others))
     for k in keys:
         h = results["hithe"][k]
-        d = results.get("docker", {}).get(k)
-        ratio = f"{h / d:.2f}x" if d else "-"
-        print(f"{k:28} {h:10.3f} {d if d is not None else float('nan'):10.3f} {ratio:>8}")
+        row = f"{k:26} {h:9.3f}"
+        for o in others:
+            d = results[o].get(k)
+            row += f" {d:16.3f} {h / d:5.2f}x" if d else f" {'-':>16} {'-':>6}"
+        print(row)
     os.makedirs(REPO / "bench" / "results", exist_ok=True)
     (REPO / "bench" / "results" / "latest.json").write_text(json.dumps(results, indent=2))
 
