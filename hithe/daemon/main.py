@@ -11,7 +11,7 @@ from hithe.api.router import Router
 from hithe.api.server import APIServer
 from hithe.daemon.config import DaemonConfig, parse_args
 from hithe.daemon.engine import Engine
-from hithe.util.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify
+from hithe.util.inotify import IN_CLOSE_WRITE, IN_IGNORED, IN_MOVED_TO, Inotify
 
 log = logging.getLogger("hithed")
 
@@ -62,8 +62,10 @@ async def run(cfg: DaemonConfig) -> None:
     eng.containers.watch_dir = watch_dir
 
     def on_inotify() -> None:
-        for wd, _mask, name in ino.read_events():
-            if wd == exits_wd:
+        for wd, mask, name in ino.read_events():
+            if mask & IN_IGNORED:  # the container's directory is gone
+                log_dirs.pop(wd, None)
+            elif wd == exits_wd:
                 eng.containers.on_exit_file(name)
             elif name == "container.log" and wd in log_dirs:
                 eng.containers.on_log_rotated(log_dirs[wd])

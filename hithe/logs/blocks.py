@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import itemgetter, mul, sub
 
+from . import k8sfile
 from .k8sfile import (
     HEADER_LEN, HEADS, STDERR, STDOUT, TS_LEN, Joined, LineJoiner, docker_ts, format_ts,
     minute_epoch, offset_seconds, parse_line, parse_ts,
@@ -132,6 +133,122 @@ def _utc_minutes(block: bytes, off: bytes) -> bytes | None:
     return block
 
 
+_P_TAG = b" P "
+_P_AT = HEADER_LEN - 3  # " P " sits 42 bytes into a P record's line
+_P_NAME = {b" stdout P ": b" stdout ", b" stderr P ": b" stderr "}
+_F_HEAD = {b" stdout ": _HEAD_OUT, b" stderr ": _HEAD_ERR}
+# A trailing unfinished line longer than this is not held back for the next
+# block (re-reading it each block would go quadratic): the joiner takes it.
+_HOLD_MAX = 256 << 10
+
+
+def _next_record(block: bytes, name: bytes, pos: int) -> int:
+    """Start of the first line at or after ``pos`` (a line start) whose
+    header names stream ``name`` (b" stdout "), or -1."""
+    if block.startswith(name, pos + TS_LEN):
+        return pos
+    q = block.find(name, pos + TS_LEN)
+    while q != -1 and block[q - TS_LEN - 1] != 0x0A:
+        q = block.find(name, q + 1)
+    return q if q == -1 else q - TS_LEN
+
+
+def _merge_partials(block: bytes) -> tuple[bytes, int, int] | None:
+    """Join P records with the records that continue them, at the bytes level.
+
+    conmon writes a ``P`` record when a read of the container's pipe ends
+    mid-line; the line goes on in that stream's next record, and docker
+    shows it once complete, stamped with its first chunk's time. So each P
+    line is cut out and the record that ends the line gets the first P's
+    header (tag F) and the P texts in front of its own text::
+
+        T1 stdout P ab / T2 stderr F x / T3 stdout F cd
+        ->  T2 stderr F x / T1 stdout F abcd
+
+    Returns ``(merged, cut, found)``: ``merged`` is ``block[:cut]`` made of
+    F records only, ``block[cut:]`` the lines from the start of the first
+    line not finished in this block on (empty when ``cut == len(block)``);
+    ``found`` counts the P records seen. None when a line would reach
+    MAX_PENDING or a record is not what conmon writes: per-record decisions
+    needed. Lines can move behind later ones, so time bounds must be taken
+    from the block as read. Cost: a scan for " P " (about a third of the
+    F-only conversion), a few finds per P record and one join.
+    """
+    find = block.find
+    recs: list[tuple[int, int, bytes]] = []  # (" P " position, line's "\n", stream)
+    q = find(_P_TAG, _P_AT + 1)
+    while q != -1:
+        # A header only: 42 bytes after a newline, with a stream name before.
+        if block[q - _P_AT - 1] == 0x0A:
+            name = _P_NAME.get(block[q - 7:q + 3])
+            if name is not None:
+                e = find(b"\n", q + 3)
+                recs.append((q, e, name))
+                q = find(_P_TAG, e + _P_AT + 1)
+                continue
+        q = find(_P_TAG, q + 1)
+    if not recs:
+        return block, len(block), 0
+    mv = memoryview(block)
+    max_pending = k8sfile.MAX_PENDING
+    # A chain: [first line start, texts, size, start of the F line ending it].
+    chains: list[list] = []
+    open_: dict[bytes, list] = {}
+    expect: dict[bytes, int] = {}  # where a chain's next P record must be
+    for q, e, name in recs:
+        s = q - _P_AT
+        ch = open_.get(name)
+        if ch is None:
+            ch = [s, [], 0, -1]
+            chains.append(ch)
+        elif expect[name] != s:
+            return None
+        ch[1].append(mv[q + 3:e])
+        ch[2] += e - q - 3
+        if ch[2] >= max_pending:
+            return None
+        c = _next_record(block, name, e + 1)
+        if c == -1:  # goes on after this block
+            open_[name] = ch
+            continue
+        tag = block[c + TS_LEN + 8:c + HEADER_LEN]
+        if tag == b"P ":
+            open_[name] = ch
+            expect[name] = c
+        elif tag == b"F ":
+            ch[3] = c
+            open_.pop(name, None)
+        else:
+            return None
+    # Hold back lines not finished here, and any line ending among them.
+    cut = len(block)
+    moved = True
+    while moved:
+        moved = False
+        for ch in chains:
+            if ch[0] < cut and not 0 <= ch[3] < cut:
+                cut = ch[0]
+                moved = True
+    # Edits in block order: (start, stop, bytes to put instead).
+    edits: list[tuple[int, int, list]] = []
+    for q, e, _ in recs:
+        if q - _P_AT < cut:
+            edits.append((q - _P_AT, e + 1, []))
+    for first, texts, _, c in chains:
+        if first < cut:
+            edits.append((c, c + HEADER_LEN, [mv[first:first + HEADER_LEN - 2], b"F ", *texts]))
+    edits.sort(key=itemgetter(0))
+    pieces: list[Payload] = []
+    add, more = pieces.append, pieces.extend
+    prev = 0
+    for start, stop, ins in edits:
+        add(mv[prev:start])
+        more(ins)
+        prev = stop
+    add(mv[prev:cut])
+    return b"".join(pieces), cut, len(recs)
+
+
 @dataclass
 class Query:
     stdout: bool = True
@@ -156,6 +273,11 @@ class BlockProcessor:
         self.skip: dict[int, int] = {}
         self.skip_end = 0
         self._want = {STDOUT: query.stdout, STDERR: query.stderr}
+        # Lines (raw records) of an unfinished line held back by the fast
+        # path: they go in front of the next block, or to flush().
+        self._held = b""
+        self._held_base = 0
+        self._partials = False  # the last block had P records: join first
 
     def set_skip(self, skip: dict[int, int]) -> None:
         self.skip = skip
@@ -167,31 +289,114 @@ class BlockProcessor:
         """``block`` = b"\\n" + whole lines; ``base`` = position of block[1]."""
         if self.done or len(block) < 2:
             return Batch([], [])
-        if not self.joiner.idle or base < self.skip_end:
+        if self._held:
+            block = b"".join((b"\n", self._held, memoryview(block)[1:]))
+            base = self._held_base
+            self._held = b""
+        if base < self.skip_end:
             return self._slow(block, base)
+        if not self.joiner.idle:
+            return self._resume(block, base)
+        return self._fast(block, base)
+
+    def _fast(self, block: bytes, base: int) -> Batch:
+        """A block with no line open before it (joiner idle, no tail skip).
+
+        P records are joined up front while they keep coming (looking for
+        them costs a scan); otherwise the F-only conversion runs first and a
+        failed validation is when a block gets looked at for P records.
+        """
+        if self._partials:
+            return self._joined(block, base)
+        return self._convert(block, block, base)
+
+    def _joined(self, block: bytes, base: int) -> Batch:
+        merged = _merge_partials(block)
+        if merged is None:
+            self._partials = True
+            return self._slow(block, base)
+        src, cut, found = merged
+        self._partials = found > 0
+        if cut < len(block):
+            held = block[cut:]
+            block = block[:cut]  # as read, for the exact path
+            if len(held) > _HOLD_MAX:
+                batch = self._convert(src, block, base, True) if len(src) > 1 else Batch([], [])
+                if not self.done:
+                    batch.extend(self._slow(b"\n" + held, base + cut - 1))
+                return batch
+            self._held, self._held_base = held, base + cut - 1
+            if len(src) < 2:
+                return Batch([], [])
+        return self._convert(src, block, base, True)
+
+    def _not_fast(self, block: bytes, base: int, joined: bool) -> Batch:
+        """The F-only conversion failed: P records, or the exact path."""
+        if not joined and b" P " in block:
+            return self._joined(block, base)
+        return self._slow(block, base)
+
+    def _resume(self, block: bytes, base: int) -> Batch:
+        """Lines left open by the exact path: it goes on up to the record
+        that closes them; the rest of the block is then a fresh one."""
+        batch = Batch([], [])
+        for _ in range(4):
+            split = self._open_end(block)
+            if split is None:
+                break
+            batch.extend(self._slow(block[:split + 1], base))
+            if self.done or split + 2 > len(block):
+                return batch
+            block, base = block[split:], base + split
+            if self.joiner.idle:
+                batch.extend(self._fast(block, base))
+                return batch
+        batch.extend(self._slow(block, base))
+        return batch
+
+    def _open_end(self, block: bytes) -> int | None:
+        """Position of the "\\n" ending the first F record of each open
+        stream (the last of them), None if one has none in ``block``."""
+        end = 0
+        for stream in self.joiner.open_streams:
+            needle = _HEAD_OUT if stream == STDOUT else _HEAD_ERR
+            q = block.find(needle, TS_LEN + 1)
+            while q != -1 and block[q - TS_LEN - 1] != 0x0A:
+                q = block.find(needle, q + 1)
+            if q == -1:
+                return None
+            end = max(end, block.find(b"\n", q))
+        return end
+
+    def _convert(self, src: bytes, block: bytes, base: int, joined: bool = False) -> Batch:
+        """``src``: the block as read or, if ``joined``, with its P records
+        joined (all F); ``block``: as read, for the exact path whenever the
+        fast one cannot be sure."""
         q = self.q
         if q.since_ns or q.until_ns is not None:
-            verdict = self._time_verdict(block)
-            if verdict == "skip" and b" P " not in block:
-                return Batch([], [])  # (a P record may open a line: slow path)
+            verdict = self._time_verdict(block)  # (joined lines may move)
+            if verdict == "skip":
+                if not joined and b" P " in block:
+                    return self._joined(block, base)  # a line may go on after it
+                return Batch([], [])
             if verdict == "stop":
                 self.done = True
                 return Batch([], [])
             if verdict != "fast":
                 return self._slow(block, base)
-        # With -t, local timestamps are first rewritten to UTC minutes
-        # (`src`); `block` stays as read for the exact path.
-        src, off = block, _UTC
+        # With -t, local timestamps are first rewritten to UTC minutes;
+        # `block` stays as read for the exact path.
+        off = _UTC
         if q.timestamps:
-            off = block[1 + 29:1 + TS_LEN]
+            off = src[1 + 29:1 + TS_LEN]
             if off != _UTC:
-                src = _utc_minutes(block, off)
+                src = _utc_minutes(src, off)
                 if src is None:
                     return self._slow(block, base)
         whole = q.merge and self._want[STDOUT] and self._want[STDERR]
         bounds = None if whole else self._bounds(src)
         if bounds is None and not whole:
-            return self._dense(src, block, base, off)
+            return self._dense(src, block, base, off, joined)
         # Lines in the block (validation below); per run if we have runs.
         counts = (None if bounds is None else
                   list(map(src.count, repeat(b"\n"), bounds, bounds[1:] + [len(src) - 1])))
@@ -202,12 +407,12 @@ class BlockProcessor:
             # the regex engine on its fast search.
             conv, m = _offset_header(off).subn(b"Z ", src)
             if m != n:
-                return self._slow(block, base)
+                return self._not_fast(block, base, joined)
             shrink = _TS_SHRINK
         else:
             conv, m = _STRIP.subn(b"\n", src)
             if m != n:
-                return self._slow(block, base)
+                return self._not_fast(block, base, joined)
             shrink = HEADER_LEN
         if bounds is None:
             return Batch([STDOUT], [memoryview(conv)[1:]])
@@ -215,6 +420,13 @@ class BlockProcessor:
 
     def flush(self) -> Batch:
         """Emit lines still open (no trailing newline): end of the data."""
+        held, self._held = self._held, b""
+        if held and not self.done:
+            batch = self._slow(b"\n" + held, self._held_base)  # opens the line
+            if self.done:
+                return batch  # (flushed already)
+            batch.extend(self._coalesce(self.joiner.flush()))
+            return batch
         return self._coalesce(self.joiner.flush())
 
     # -- fast path -------------------------------------------------------------
@@ -287,7 +499,7 @@ class BlockProcessor:
         stream = STDOUT if self.q.merge else (first if k == 0 else second)
         return Batch([stream] * len(kept), kept)
 
-    def _dense(self, src: bytes, block: bytes, base: int, off: bytes) -> Batch:
+    def _dense(self, src: bytes, block: bytes, base: int, off: bytes, joined: bool) -> Batch:
         """Many short runs: split into lines, group with list.index (C loops).
 
         ``src`` is ``block`` with UTC minutes when timestamps are wanted."""
@@ -302,7 +514,7 @@ class BlockProcessor:
             heads = list(map(_HEAD, lines))
             o, e = _HEAD_OUT, _HEAD_ERR
         if heads.count(o) + heads.count(e) != n:
-            return self._slow(block, base)
+            return self._not_fast(block, base, joined)
         if q.timestamps:  # "...789+00:00 stdout F text" -> "...789Z text"
             texts = list(map(b"Z ".join, zip(map(_TS29, lines), map(_TEXT, lines))))
         else:
