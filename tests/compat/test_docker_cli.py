@@ -82,3 +82,48 @@ def test_run_it_with_docker_cli(daemon, busybox):
     pp.expect("dockercli-42")
     pp.send("exit\r")
     assert pp.wait() == 0
+
+
+def _docker_pty(daemon, *args: str):
+    import os
+    import subprocess
+    from tests.integration.ptyutil import PtyProc
+    master, slave = os.openpty()
+    p = subprocess.Popen(["docker", *args], stdin=slave, stdout=slave, stderr=slave, env=daemon.env,
+                         start_new_session=True)
+    os.close(slave)
+    pp = PtyProc.__new__(PtyProc)
+    pp.master, pp.proc, pp.buf = master, p, b""
+    return pp
+
+
+def test_attach_and_exec_it_with_docker_cli(daemon, docker):
+    cid = docker("run", "-dit", "--name", "dcli_att", "busybox", "sh").out.strip()
+    pp = _docker_pty(daemon, "exec", "-it", "dcli_att", "sh")
+    pp.expect("# ")
+    pp.send("echo exec-$((3*3))\r")
+    pp.expect("exec-9")
+    pp.send("exit\r")
+    assert pp.wait() == 0
+    assert docker("inspect", "-f", "{{.State.Running}}", cid).out.strip() == "true"
+    pp = _docker_pty(daemon, "attach", "dcli_att")
+    time.sleep(0.3)
+    pp.send("echo att-$((4*4))\r")
+    pp.expect("att-16")
+    pp.send(b"\x10\x11")  # ctrl-p ctrl-q: detach, the container keeps running
+    pp.wait()
+    assert docker("inspect", "-f", "{{.State.Running}}", cid).out.strip() == "true"
+    pp = _docker_pty(daemon, "attach", "dcli_att")
+    time.sleep(0.3)
+    pp.send("exit\r")
+    pp.wait()
+    time.sleep(0.3)
+    assert docker("inspect", "-f", "{{.State.Running}}", cid).out.strip() == "false"
+    docker("rm", cid)
+
+
+def test_logs_follow_with_docker_cli(docker):
+    cid = docker("run", "-d", "busybox", "sh", "-c", "echo a; sleep 0.5; echo b").out.strip()
+    r = docker("logs", "-f", cid, timeout=20)
+    assert r.out == "a\nb\n"
+    docker("rm", cid)
