@@ -85,6 +85,9 @@ class Connection:
             return
         except asyncio.CancelledError:
             raise
+        except Exception:  # noqa: BLE001 - e.g. a stream failing mid-body: drop this connection only
+            log.error("connection error: %s", traceback.format_exc())
+            return
         finally:
             try:
                 self.writer.close()

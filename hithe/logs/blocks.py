@@ -136,7 +136,6 @@ def _utc_minutes(block: bytes, off: bytes) -> bytes | None:
 _P_TAG = b" P "
 _P_AT = HEADER_LEN - 3  # " P " sits 42 bytes into a P record's line
 _P_NAME = {b" stdout P ": b" stdout ", b" stderr P ": b" stderr "}
-_F_HEAD = {b" stdout ": _HEAD_OUT, b" stderr ": _HEAD_ERR}
 # A trailing unfinished line longer than this is not held back for the next
 # block (re-reading it each block would go quadratic): the joiner takes it.
 _HOLD_MAX = 256 << 10
