@@ -128,8 +128,10 @@ def test_events_stream(daemon, api, busybox):
 
 def test_log_rotation_keeps_files(hithe, daemon):
     cid = hithe("run", "-d", "--log-opt", "max-size=100k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
-                "i=0; while [ $i -lt 6000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; sleep 3").out.strip()
-    time.sleep(2.5)
+                # batches of 300 lines: conmon rotates every few batches, not several times a millisecond
+                "i=0; while [ $i -lt 6000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); "
+                "[ $((i % 300)) = 0 ] && sleep 0.05; done; sleep 3").out.strip()
+    time.sleep(3.0)
     r = hithe("logs", cid)
     lines = r.out.splitlines()
     assert lines[-1] == "line-5999-padding-padding-padding"

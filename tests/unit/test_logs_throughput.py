@@ -1,5 +1,8 @@
 """Throughput of the log reader on 100 MB (~1.5 M lines): printed, not asserted.
 
+Also on conmon-shaped output: a program writing 65-byte lines, read by conmon
+in 8 KiB chunks, so a P record every ~126 lines (as in real logs).
+
 Run with ``-s`` to see the numbers (they are printed even without it).
 dockerd's json-file decoder does roughly 150-250 MB/s.
 """
@@ -72,3 +75,48 @@ def test_throughput_100mb(tmp_path, capsys):
             print(f"  frames {mb / frames:6.0f} MB/s   raw (tty) {mb / raw:6.0f} MB/s   "
                   f"frames -t {mb / stamped:6.0f} MB/s   read_logs lines {mb / lines:6.0f} MB/s"
                   f"   tail 20: {tail * 1000:.1f} ms")
+
+
+def make_conmon_log(path: str) -> tuple[int, int]:
+    """stdout of ``yes <64 bytes>`` as conmon 2.1.6 logs it: one timestamp per
+    8 KiB read, F records for the lines ended in it, a P record for the rest.
+    Returns (file size, bytes of text docker shows)."""
+    line = b"hithe benchmark log line %06d, sixty-five bytes with its newline\n"
+    out = b"".join(line % i for i in range(8192))  # 8192 * 65: whole 8 KiB reads
+    recs = []
+    for k in range(0, len(out), 8192):
+        sec, ns = divmod(k * 4, 10**9)
+        head = b"2026-11-28T02:53:%02d.%09d+00:00 stdout " % (40 + sec, ns)
+        lines = out[k:k + 8192].split(b"\n")
+        rest = lines.pop()
+        recs += [head + b"F " + t + b"\n" for t in lines]
+        if rest:
+            recs.append(head + b"P " + rest + b"\n")
+    block = b"".join(recs)
+    n = SIZE // len(block) + 1
+    with open(path, "wb") as f:
+        for _ in range(n):
+            f.write(block)
+    return os.path.getsize(path), len(out) * n
+
+
+def test_throughput_conmon_partials_100mb(tmp_path, capsys):
+    path = str(tmp_path / "ctr.log")
+    size, text = make_conmon_log(path)
+    with open(path, "rb") as f:
+        head = f.read(2_000_000)
+    partials = head.count(b" stdout P ")
+    assert head.count(b" stdout F ") // partials in range(120, 130)
+    frames = best_of(2, lambda: sum(len(b) for b in read_log_frames([path])))
+    got = []
+    raw = best_of(2, lambda: got.append(sum(len(b) for b in read_log_frames([path], raw=True))))
+    assert got == [text, text]  # every byte the program wrote, nothing else
+    stamped = best_of(1, lambda: sum(len(b) for b in read_log_frames([path], timestamps=True)))
+    lines = best_of(1, lambda: sum(1 for _ in read_logs([path])))
+    os.unlink(path)
+    with capsys.disabled():
+        mb = size / 1e6
+        print(f"\nlogs throughput, {mb:.0f} MB, conmon chunks (a P record every "
+              f"~{head.count(b' stdout F ') // partials} lines):")
+        print(f"  frames {mb / frames:6.0f} MB/s   raw (tty) {mb / raw:6.0f} MB/s   "
+              f"frames -t {mb / stamped:6.0f} MB/s   read_logs lines {mb / lines:6.0f} MB/s")
