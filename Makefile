@@ -17,7 +17,7 @@ deps:
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat  # a plain .pth: no import hook at CLI start-up
 	# Byte-compile now: the CLI must start fast even where PYTHONDONTWRITEBYTECODE is set.
 	$(PY) -m compileall -q hithe >/dev/null
 	touch $@

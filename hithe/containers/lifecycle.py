@@ -157,7 +157,8 @@ class Lifecycle:
             os.chown(real, uid, gid)
 
     def _cleanup_sync(self, c: Container) -> None:
-        self.mon.delete(c.id)
+        if os.path.exists(os.path.join(self.mon.p.runc_root, c.id)):  # skip a runc run when already gone
+            self.mon.delete(c.id)
         try:
             self.snap.unmount(self.dir_of(c))
         except OSError as e:
