@@ -104,3 +104,39 @@ def test_exec_missing_command_is_127(hithe):
     r = hithe("exec", cid, "/etc/passwd")
     assert r.rc == 126, (r.rc, r.out, r.err)
     hithe("rm", "-f", cid)
+
+
+def _set_size(p: PtyProc, rows: int, cols: int) -> None:
+    import fcntl
+    import signal
+    import struct
+    import termios
+    fcntl.ioctl(p.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    p.proc.send_signal(signal.SIGWINCH)  # what the terminal does for its foreground process
+
+
+def test_resize_follows_sigwinch(daemon, busybox):
+    p = _pty(daemon, "run", "-it", "--rm", "busybox", "sh")
+    _set_size(p, 20, 70)
+    p.expect("# ")
+    p.send("stty size\r")
+    p.expect("20 70")
+    _set_size(p, 41, 133)
+    import time as _t
+    _t.sleep(0.3)
+    p.send("stty size\r")
+    p.expect("41 133")
+    p.send("exit\r")
+    assert p.wait() == 0
+
+
+def test_exec_it_gets_terminal_size(daemon, busybox, hithe):
+    cid = hithe("run", "-d", "busybox", "sleep", "60").out.strip()
+    p = _pty(daemon, "exec", "-it", cid, "sh")
+    _set_size(p, 27, 91)
+    p.expect("# ")
+    p.send("stty size\r")
+    p.expect("27 91")
+    p.send("exit\r")
+    p.wait()
+    hithe("rm", "-f", cid)
