@@ -189,11 +189,14 @@ class ContainerService(Lifecycle):
                 await asyncio.wait_for(asyncio.shield(rs.exited.wait()), 10)
             except asyncio.TimeoutError:
                 raise SystemError_(f"could not kill running container {c.id}, cannot remove") from None
-        c.state.status = REMOVING
-        await self._thread(self._remove_sync, c)
-        self.db.execute("DELETE FROM containers WHERE id=?", (c.id,))
-        self._c.pop(c.id, None)
-        self._rs.pop(c.id, None)
+        async with rs.lock:
+            if c.state.status == REMOVING or c.id not in self._c:
+                return  # removed meanwhile (--rm after the kill above): one removal, one event
+            c.state.status = REMOVING
+            await self._thread(self._remove_sync, c)
+            self.db.execute("DELETE FROM containers WHERE id=?", (c.id,))
+            self._c.pop(c.id, None)
+            self._rs.pop(c.id, None)
         self._event(c, "destroy")
         rs.notify_removed(c.state.exit_code)
 

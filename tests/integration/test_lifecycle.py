@@ -155,3 +155,14 @@ def test_events_cli_format(hithe):
               "--filter", f"container={name}")
     line = r.out.strip()
     assert f"container die" in line and f"name={name}" in line and "exitCode=0" in line
+
+
+def test_rm_f_of_a_rm_container_removes_once(hithe, api):
+    import time as _t
+    since = int(_t.time())
+    cid = hithe("run", "-d", "--rm", "busybox", "sleep", "60").out.strip()
+    assert hithe("rm", "-f", cid).rc == 0
+    _t.sleep(1.1)
+    evs = list(api.events(since=since, until=int(_t.time()), decode=True, filters={"container": cid}))
+    assert [e["Action"] for e in evs].count("destroy") == 1
+    assert hithe("inspect", cid).rc == 1
