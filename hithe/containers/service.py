@@ -14,8 +14,9 @@ import signal
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
+from hithe.containers import cgroups
 from hithe.containers.create import new_container
 from hithe.containers.files import write_files
 from hithe.containers.lifecycle import Lifecycle
@@ -25,9 +26,11 @@ from hithe.containers.procs import dir_size as _dir_size
 from hithe.containers.record import EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
 from hithe.containers.runstate import RunState
 from hithe.containers.spec import CreateSpec
+from hithe.containers.top import run_ps
 from hithe.errors import Conflict, InvalidParameter, NotFound, SystemError_
 from hithe.events.bus import EventBus
 from hithe.images.store import ImageStore
+from hithe.logs.follow import log_stream
 from hithe.logs.rotation import LogKeeper, parse_log_opts
 from hithe.metadata.db import Database, dump, load
 from hithe.runtime.conmon import Monitor
@@ -209,6 +212,41 @@ class ContainerService(Lifecycle):
         except OSError:
             pass
         self.snap.remove(self.dir_of(c))
+
+    async def attach(self, c: Container) -> "asyncio.Future[Any]":
+        """A future of a connection to conmon's attach socket: now if running, else at next start."""
+        self._event(c, "attach")
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if c.state.running:
+            fut.set_result(await self._thread(self.mon.attach, c.id))
+        else:
+            self.runstate(c).pending_attach.append(fut)
+        return fut
+
+    def logs(self, c: Container, *, follow: bool, stdout: bool, stderr: bool, since_ns: int,
+             until_ns: int | None, tail: int | None, timestamps: bool) -> AsyncIterator[bytes]:
+        """Docker's log stream for a container (raw for a TTY, multiplexed otherwise)."""
+        if c.spec.log.type == "none":
+            raise InvalidParameter("configured logging driver does not support reading")
+        keeper = self._keepers.get(c.id)
+        if keeper is not None:
+            keeper.check()  # absorb a rotation that just happened
+        return log_stream(self.log_path(c), follow=follow and c.state.running, exited=self.runstate(c).exited,
+                          raw=c.spec.tty, stdout=stdout, stderr=stderr, since_ns=since_ns, until_ns=until_ns,
+                          tail=tail, timestamps=timestamps)
+
+    def resize(self, ref: str, height: int, width: int) -> None:
+        c = self.get(ref)
+        if not c.state.running:
+            raise Conflict(f"Container {c.id} is not running")
+        self.mon.resize(self.dir_of(c), height, width)
+
+    async def top(self, ref: str, ps_args: str) -> dict[str, Any]:
+        c = self.get(ref)
+        if not c.state.running:
+            raise Conflict(f"Container {c.id} is not running")
+        pids = set(cgroups.container_pids(self.paths.cgroup_parent, c.id))
+        return await self._thread(run_ps, ps_args, pids)
 
     async def prune(self, keep: Callable[[Container], bool]) -> tuple[list[str], int]:
         deleted, reclaimed = [], 0

@@ -4,18 +4,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 from typing import Any, AsyncIterator
 
 from hithe.api.message import Hijack, HijackedConn, Request, Response, empty, json_response
 from hithe.api.router import Router
-from hithe.containers import cgroups, render
+from hithe.containers import render
 from hithe.containers.filters import container_matcher, parse_filters
 from hithe.containers.record import Container
 from hithe.containers.spec import parse_create
 from hithe.daemon.engine import Engine
 from hithe.errors import Conflict, InvalidParameter, NotFound
-from hithe.logs.follow import log_stream
+from hithe.logs.follow import log_stream  # attach?logs=1 replays history first
 from hithe.runtime.attach import parse_detach_keys, pump
 
 
@@ -116,11 +115,7 @@ def register(r: Router, eng: Engine) -> None:
         return empty()
 
     async def resize(req: Request) -> Response:
-        c = svc.get(req.params["id"])
-        h, w = req.int_arg("h", 0) or 0, req.int_arg("w", 0) or 0
-        if not c.state.running:
-            raise Conflict(f"Container {c.id} is not running")
-        svc.mon.resize(svc.dir_of(c), h, w)
+        svc.resize(req.params["id"], req.int_arg("h", 0) or 0, req.int_arg("w", 0) or 0)
         return Response(status=200, body=b"", content_type="text/plain")
 
     async def logs(req: Request) -> Response:
@@ -128,41 +123,25 @@ def register(r: Router, eng: Engine) -> None:
         stdout, stderr = req.flag("stdout"), req.flag("stderr")
         if not stdout and not stderr:
             raise InvalidParameter("Bad parameters: you must choose at least one stream")
-        if c.spec.log.type == "none":
-            raise InvalidParameter('configured logging driver does not support reading')
         tail_s = req.arg("tail") or "all"
         tail = None if tail_s == "all" else _int(tail_s, "tail")
         if tail is not None and tail < 0:
             tail = None
-        keeper = svc._keepers.get(c.id)
-        if keeper is not None:
-            keeper.check()
-        follow = req.flag("follow") and c.state.running
-        stream = log_stream(svc.log_path(c), follow=follow, exited=svc.runstate(c).exited,
-                            raw=c.spec.tty, stdout=stdout, stderr=stderr,
-                            since_ns=_ts_ns(req.arg("since")) or 0, until_ns=_ts_ns(req.arg("until")),
-                            tail=tail, timestamps=req.flag("timestamps"))
+        stream = svc.logs(c, follow=req.flag("follow"), stdout=stdout, stderr=stderr,
+                          since_ns=_ts_ns(req.arg("since")) or 0, until_ns=_ts_ns(req.arg("until")),
+                          tail=tail, timestamps=req.flag("timestamps"))
         ctype = "application/vnd.docker.raw-stream" if c.spec.tty else "application/vnd.docker.multiplexed-stream"
         return Response(stream=_safe(stream), content_type=ctype)
 
     async def attach(req: Request) -> Hijack:
         c = svc.get(req.params["id"])
         if c.state.status == "paused":
-            raise Conflict(f"You cannot attach to a paused container, unpause it first")
+            raise Conflict("You cannot attach to a paused container, unpause it first")
         keys = parse_detach_keys(req.arg("detachKeys"))
         want_stdin = req.flag("stdin") and c.spec.open_stdin
         stdout, stderr = req.flag("stdout"), req.flag("stderr")
         stream = req.flag("stream")
-        rs = svc.runstate(c)
-        svc._event(c, "attach")
-        sock_fut: asyncio.Future[Any] | None = None
-        if stream:
-            if c.state.running:
-                sock_fut = asyncio.get_running_loop().create_future()
-                sock_fut.set_result(await svc._thread(svc.mon.attach, c.id))
-            else:
-                sock_fut = asyncio.get_running_loop().create_future()
-                rs.pending_attach.append(sock_fut)
+        sock_fut = await svc.attach(c) if stream else None
 
         async def run(conn: HijackedConn) -> None:
             if req.flag("logs"):
@@ -179,32 +158,11 @@ def register(r: Router, eng: Engine) -> None:
                 svc._event(c, "detach")
             await pump(conn, sock, tty=c.spec.tty, stdin=want_stdin, stdout=stdout, stderr=stderr,
                        detach_keys=keys, on_detach=detached)
-            if not c.spec.tty:
-                return
         ctype = "application/vnd.docker.raw-stream" if c.spec.tty else "application/vnd.docker.multiplexed-stream"
         return Hijack(run=run, content_type=ctype)
 
     async def top(req: Request) -> Response:
-        c = svc.get(req.params["id"])
-        if not c.state.running:
-            raise Conflict(f"Container {c.id} is not running")
-        ps_args = req.arg("ps_args") or "-ef"
-        pids = set(cgroups.container_pids(svc.paths.cgroup_parent, c.id))
-        out = await svc._thread(lambda: subprocess.run(["ps"] + ps_args.split(), capture_output=True, text=True))
-        if out.returncode != 0:
-            raise InvalidParameter(f"ps: {out.stderr.strip()}")
-        lines = out.stdout.splitlines()
-        titles = lines[0].split()
-        try:
-            pid_col = titles.index("PID")
-        except ValueError:
-            raise InvalidParameter(f"Couldn't find PID field in ps output") from None
-        procs = []
-        for line in lines[1:]:
-            fields = line.split(None, len(titles) - 1)
-            if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
-                procs.append(fields)
-        return json_response({"Titles": titles, "Processes": procs})
+        return json_response(await svc.top(req.params["id"], req.arg("ps_args") or "-ef"))
 
     async def export(req: Request) -> Response:
         c = svc.get(req.params["id"])
