@@ -10,6 +10,7 @@ from hithe.containers.service import ContainerService, ServicePaths
 from hithe.content import ContentStore
 from hithe.daemon.config import DaemonConfig
 from hithe.events.bus import EventBus
+from hithe.images.service import ImageService
 from hithe.images.store import ImageStore
 from hithe.metadata.db import Database
 from hithe.runtime.conmon import Monitor, RuntimePaths
@@ -27,6 +28,7 @@ class Engine:
     events: EventBus
     containers: ContainerService
     execs: ExecService
+    image_service: ImageService
     started_at: float = 0.0
 
     @classmethod
@@ -58,5 +60,7 @@ class Engine:
             seccomp=seccomp_for)
         os.makedirs(os.path.join(cfg.data_root, "containers"), exist_ok=True)
         execs = ExecService(containers, os.path.join(cfg.exec_root, "exec"))
+        image_service = ImageService(images, events, os.path.join(cfg.data_root, "tmp"),
+                                     containers.users_of_image, containers._thread)
         return cls(config=cfg, db=db, content=content, layers=layers, images=images, events=events,
-                   containers=containers, execs=execs)
+                   containers=containers, execs=execs, image_service=image_service)
