@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hithe.errors import InvalidParameter
+from hithe.errors import InvalidParameter, NotFound, NotImplementedYet
 
 RESTART_POLICIES = ("", "no", "always", "on-failure", "unless-stopped")
 
@@ -130,6 +130,16 @@ _HC_KNOWN = {"Init", "RestartPolicy", "AutoRemove", "LogConfig", "Privileged", "
              "Sysctls", "OomScoreAdj"}
 
 
+def _refuse_unbuilt(spec: CreateSpec) -> None:
+    """Say so, rather than silently run a container without what the user asked for."""
+    if spec.binds or spec.mounts:
+        raise NotImplementedYet("volumes and bind mounts (-v, --mount) are not implemented by hithe yet")
+    if spec.port_bindings and any(spec.port_bindings.values()) or spec.publish_all:
+        raise NotImplementedYet("publishing ports (-p, -P) is not implemented by hithe yet")
+    if spec.network_mode not in ("default", "bridge", "host", "none"):
+        raise NotFound(f"network {spec.network_mode} not found")
+
+
 def parse_create(body: Any) -> CreateSpec:
     if not isinstance(body, dict):
         raise InvalidParameter("invalid JSON: the request body must be a JSON object")
@@ -194,6 +204,7 @@ def parse_create(body: Any) -> CreateSpec:
         extra_host_config={k: v for k, v in hc.items() if k not in _HC_KNOWN},
         networking_config=_dict(body.get("NetworkingConfig"), "NetworkingConfig"),
     )
+    _refuse_unbuilt(spec)
     if spec.auto_remove and spec.restart.name not in ("", "no"):
         raise InvalidParameter("conflicting options: cannot specify both --restart and --rm")
     if spec.memory and spec.memory < 6 * 1024 * 1024:

@@ -91,3 +91,17 @@ def test_no_such_container(hithe):
     r = hithe("stop", "nosuchcontainer")
     assert r.rc == 1
     assert "No such container: nosuchcontainer" in r.err
+
+
+def test_unbuilt_features_are_refused_not_ignored(hithe, daemon):
+    r = hithe("run", "--rm", "-v", "/tmp:/data", "busybox", "true")
+    assert r.rc == 125 and "not implemented" in r.err
+    r = hithe("run", "--rm", "-p", "8080:80", "busybox", "true")
+    assert r.rc == 125 and "not implemented" in r.err
+    status, body = raw_request(daemon.socket, "POST", "/v1.45/containers/create", json.dumps(
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "nosuchnet"}}).encode())
+    assert status == 404 and body["message"] == "network nosuchnet not found"
+    assert hithe("run", "--rm", "--network", "none", "busybox", "true").rc == 0
+    r = hithe("run", "--rm", "--network", "host", "busybox", "hostname")
+    import socket
+    assert r.out.strip() == socket.gethostname()
