@@ -1,6 +1,7 @@
 """Turning a CreateSpec and an image into a container record."""
 from __future__ import annotations
 
+import os
 import secrets
 
 from hithe.containers.record import Container, State
@@ -45,7 +46,8 @@ def new_container(spec: CreateSpec, image: Image, name: str) -> Container:
     cfg = image.container_config
     full = command_of(spec, cfg)
     cid = secrets.token_hex(32)
-    hostname = spec.hostname or cid[:12]
+    # With the host's network, Docker gives the container the host's name too.
+    hostname = spec.hostname or (os.uname().nodename if spec.network_mode == "host" else cid[:12])
     return Container(
         id=cid, name=name, created=rfc3339_now(), spec=spec, image_id=image.id,
         top_layer=image.top_layer, path=full[0], args=full[1:],

@@ -39,6 +39,12 @@ def write_files(dir_: str, *, hostname: str, domainname: str, dns: list[str], dn
         lines.append(f"{ip}\t{full} {hostname}" if full != hostname else f"{ip}\t{hostname}")
     elif not host_network:
         lines.append(f"127.0.1.1\t{full} {hostname}" if full != hostname else f"127.0.1.1\t{hostname}")
+    if host_network:
+        try:  # Docker copies the host's own hosts file for --network host
+            with open("/etc/hosts") as f:
+                lines = [f.read().rstrip("\n")] + lines[6:]
+        except OSError:
+            pass
     _write(os.path.join(dir_, "hosts"), "\n".join(lines) + "\n")
     host_ns, host_search, host_opts = _host_resolv()
     # A container with its own network namespace cannot reach a resolver on the host's loopback.
