@@ -4,30 +4,16 @@ CPython spends ~100 ns on every object it creates, and 100 MB of logs hold
 ~1.5 M lines, so nothing here may touch lines one by one in the common case.
 A block is ``b"\\n" + whole lines``; when every line in it is a full (``F``)
 record with conmon's fixed 45-byte header, the output is built by C-level
-calls over the whole block:
-
-* without timestamps, one ``re.subn`` replaces every ``\\nHEADER`` by ``\\n``;
-  its count doubles as validation (a match needs a newline then exactly 35
-  non-newline bytes, so it can only happen at a line start);
-* with timestamps, one ``re.subn`` turns ``+00:00 stdout F `` into ``Z ``
-  where a lookbehind proves it sits at a header position (local times are
-  first moved to UTC with one ``bytes.replace`` per minute the block spans);
-* stream changes are found with ``bytes.find`` of `` stderr ``/`` stdout ``
-  checked to sit 36 bytes after a newline, and each run's payload length is
-  arithmetic (headers shrink by a constant per line), so runs are slices of
-  the converted block.
-
-When the last block had one stream (always so for a TTY), a pattern naming
-that stream does the same and validates it too: no search for stream changes.
+calls over the whole block (the F-only conversion, :mod:`hithe.logs.convert`).
 
 P records (conmon ends a record without newline where its 8 KiB read of the
 pipe ended mid-line: ~1 in 100 lines of real logs) are joined first, also at
 the bytes level: each P line is cut out and the record ending the line gets
 the first P's header and the P texts in front of its text (see
-``_merge_partials``); lines not finished at the end of a block are held back
-and go in front of the next one. That costs a find per stream and one join,
-so it is done while P records keep coming, and else only for a block that
-fails the F-only validation.
+``_merge_partials`` in :mod:`hithe.logs.partials`); lines not finished at the
+end of a block are held back and go in front of the next one. That costs a
+find per stream and one join, so it is done while P records keep coming, and
+else only for a block that fails the F-only validation.
 
 Anything else -- P records continued in a way conmon does not write, lines
 reaching MAX_PENDING, a line left open by the per-record path, malformed
@@ -37,241 +23,20 @@ exact (a line left open there is followed per record up to its end only).
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, repeat
-from operator import itemgetter, mul, sub
 
-from . import k8sfile
+# Re-exported: importable from here as before the split (reader.py, follow.py).
+from .batch import Batch, Payload  # noqa: F401
+from .convert import _HEAD_ERR, _HEAD_OUT, _STRIP, BlockConverter  # noqa: F401
 from .k8sfile import (
-    HEADER_LEN, HEADS, STDERR, STDOUT, TS_LEN, Joined, LineJoiner, docker_ts, format_ts,
-    minute_epoch, offset_seconds, parse_line, parse_ts,
+    HEADER_LEN, HEADS, STDERR, STDOUT, TS_LEN, Joined, LineJoiner, docker_ts, parse_line, parse_ts,
 )
+from .partials import _NAMES, _merge_partials
 
-# A payload is bytes or a memoryview slice of a converted block.
-Payload = bytes | memoryview
-
-
-@dataclass
-class Batch:
-    """Consecutive runs of output: streams[i] owns payloads[i] (whole lines).
-
-    Parallel lists rather than tuples so that framing can be done with
-    C-level map() calls over all runs of a block at once.
-    """
-
-    streams: list[int]
-    payloads: list[Payload]
-
-    def __bool__(self) -> bool:
-        return bool(self.payloads)
-
-    def __iter__(self) -> Iterator[tuple[int, Payload]]:
-        return zip(self.streams, self.payloads)
-
-    def add(self, stream: int, payload: Payload) -> None:
-        self.streams.append(stream)
-        self.payloads.append(payload)
-
-    def extend(self, other: "Batch") -> None:
-        self.streams += other.streams
-        self.payloads += other.payloads
-
-
-_STRIP = re.compile(rb"\n.{%d} std(?:out|err) F " % TS_LEN)
-# One stream only (validates that too; ~10% faster than the alternation).
-_STRIP_ONE = {STDOUT: re.compile(rb"\n.{%d} stdout F " % TS_LEN),
-              STDERR: re.compile(rb"\n.{%d} stderr F " % TS_LEN)}
-_UTC_OUT = b"+00:00 stdout F "
-_UTC_ERR = b"+00:00 stderr F "
-_UTC_HDR = re.compile(rb"\+00:00 std(?:out|err) F (?<=\n.{29}\+00:00 std(?:out|err) F )")
-_TS_SHRINK = len(_UTC_OUT) - 2  # header becomes "...Z " : 45 -> 31 bytes
-_NEEDLE = {STDOUT: b" stderr ", STDERR: b" stdout "}  # what ends a run of the key
-_HEAD_OUT, _HEAD_ERR = b" stdout F ", b" stderr F "
 _HEADER_SET = frozenset((_HEAD_OUT, _HEAD_ERR, b" stdout P ", b" stderr P "))
-_HEAD = itemgetter(slice(TS_LEN, HEADER_LEN))
-_HEAD_TS = itemgetter(slice(29, HEADER_LEN))  # from the UTC offset on
-_TS29 = itemgetter(slice(0, 29))
-_TEXT = itemgetter(slice(HEADER_LEN, None))
-# Runs shorter than this on average (after a few) make a block "dense":
-# per-run arithmetic costs ~1.5 us a run, per-line splitting ~0.25 us a line.
-_DENSE_MIN_RUNS = 16
-_DENSE_RUN_BYTES = 512
-
-
-_UTC = b"+00:00"
-_HDR_BY_OFFSET: dict[tuple[bytes, bytes], re.Pattern[bytes]] = {}
-
-
-def _offset_header(off: bytes, name: bytes = rb"std(?:out|err)") -> re.Pattern[bytes]:
-    """Matches "OFFSET stdout F " only at a header position (lookbehind);
-    ``name``: the stream name(s) allowed (a regex)."""
-    pat = _HDR_BY_OFFSET.get((off, name))
-    if pat is None:
-        o = re.escape(off)
-        pat = re.compile(rb"%s %s F (?<=\n.{29}%s %s F )" % (o, name, o, name))
-        _HDR_BY_OFFSET[(off, name)] = pat
-    return pat
-
-
-def _utc_minutes(block: bytes, off: bytes) -> bytes | None:
-    """Rewrite every line's local "YYYY-MM-DDTHH:MM" to UTC, or None.
-
-    All lines must carry offset ``off`` (the ends are checked; a line with
-    another one leaves a count short). Offsets are whole minutes, so seconds
-    and fractions stay; each minute the block spans is one C-level replace of
-    "\\n" + local prefix -- only a line start can follow a newline.
-    """
-    last = block.rfind(b"\n", 0, len(block) - 1) + 1
-    if block[last + 29:last + TS_LEN] != off:
-        return None
-    try:
-        delta = offset_seconds(off)
-        first_min = minute_epoch(block[1:17] + off)
-        last_min = minute_epoch(block[last:last + 16] + off)
-    except ValueError:
-        return None
-    if not 0 <= last_min - first_min <= 3600 or delta == 0:
-        return None
-    pairs = []
-    total = 0
-    for m in range(first_min, last_min + 1, 60):
-        src = b"\n" + format_ts((m + delta) * 1_000_000_000)[:16]
-        c = block.count(src)
-        if c:
-            pairs.append((src, b"\n" + format_ts(m * 1_000_000_000)[:16]))
-            total += c
-    if total != block.count(b"\n") - 1:
-        return None
-    # A replacement's result is another minute's local label (m - delta):
-    # order the passes so that it is never rewritten twice.
-    for src, dst in (pairs if delta > 0 else reversed(pairs)):
-        block = block.replace(src, dst)
-    return block
-
-
-_NAMES = (b" stdout ", b" stderr ")
-_STREAM_NAME = {STDOUT: b"stdout", STDERR: b"stderr"}
 # A trailing unfinished line longer than this is not held back for the next
 # block (re-reading it each block would go quadratic): the joiner takes it.
 _HOLD_MAX = 256 << 10
-
-
-def _next_record(block: bytes, name: bytes, pos: int) -> int:
-    """Start of the first line at or after ``pos`` (a line start) whose
-    header names stream ``name`` (b" stdout "), or -1."""
-    if block.startswith(name, pos + TS_LEN):
-        return pos
-    q = block.find(name, pos + TS_LEN)
-    while q != -1 and block[q - TS_LEN - 1] != 0x0A:
-        q = block.find(name, q + 1)
-    return q if q == -1 else q - TS_LEN
-
-
-def _merge_partials(block: bytes, names: tuple[bytes, ...] = _NAMES
-                    ) -> tuple[bytes, int, int] | None:
-    """Join P records with the records that continue them, at the bytes level.
-
-    conmon writes a ``P`` record when a read of the container's pipe ends
-    mid-line; the line goes on in that stream's next record, and docker
-    shows it once complete, stamped with its first chunk's time. So each P
-    line is cut out and the record that ends the line gets the first P's
-    header (tag F) and the P texts in front of its own text::
-
-        T1 stdout P ab / T2 stderr F x / T3 stdout F cd
-        ->  T2 stderr F x / T1 stdout F abcd
-
-    ``names``: the streams whose P records are looked for (b" stdout ").
-    Returns ``(merged, cut, found)``: ``merged`` is ``block[:cut]`` with
-    those joined, ``block[cut:]`` the lines from the start of the first line
-    not finished in this block on (empty when ``cut == len(block)``);
-    ``found`` counts the P records seen. A P record not looked for or not
-    found (another UTC offset) stays as it is: the F-only validation that
-    follows fails on it. None when a line would reach MAX_PENDING or a
-    record is not what conmon writes: per-record decisions needed. Lines
-    can move behind later ones, so time bounds must be taken from the block
-    as read. Cost: a scan for a 16-byte needle per stream (a fifth of the
-    F-only conversion), a few finds per P record and one join.
-    """
-    find = block.find
-    # P records: "+HH:MM stdout P " 29 bytes into a line (a long needle is
-    # a fast search), with the first line's UTC offset: one written with
-    # another offset is left as it is, and then fails validation later.
-    off = block[1 + 29:1 + TS_LEN]
-    recs: list[tuple[int, int, bytes]] = []  # (line start, its "\n", stream)
-    for name in names:
-        needle = off + name + b"P "
-        q = find(needle, 30)
-        while q != -1:
-            if block[q - 30] == 0x0A:
-                e = find(b"\n", q + 16)
-                recs.append((q - 29, e, name))
-                q = find(needle, e + 30)
-            else:
-                q = find(needle, q + 1)
-    recs.sort()
-    if not recs:
-        return block, len(block), 0
-    mv = memoryview(block)
-    max_pending = k8sfile.MAX_PENDING
-    # A chain: [first line start, texts, size, start of the F line ending it].
-    chains: list[list] = []
-    open_: dict[bytes, list] = {}
-    expect: dict[bytes, int] = {}  # where a chain's next P record must be
-    for s, e, name in recs:
-        ch = open_.get(name)
-        if ch is None:
-            ch = [s, [], 0, -1]
-            chains.append(ch)
-        elif expect.pop(name, -1) != s:
-            return None
-        ch[1].append(mv[s + HEADER_LEN:e])
-        ch[2] += e - s - HEADER_LEN
-        if ch[2] >= max_pending:
-            return None
-        c = _next_record(block, name, e + 1)
-        if c == -1:  # goes on after this block
-            open_[name] = ch
-            continue
-        tag = block[c + TS_LEN + 8:c + HEADER_LEN]
-        if tag == b"P ":
-            open_[name] = ch
-            expect[name] = c
-        elif tag == b"F ":
-            ch[3] = c
-            open_.pop(name, None)
-        else:
-            return None
-    if expect:  # a P record the search did not see (another UTC offset)
-        return None
-    # Hold back lines not finished here, and any line ending among them.
-    cut = len(block)
-    moved = True
-    while moved:
-        moved = False
-        for ch in chains:
-            if ch[0] < cut and not 0 <= ch[3] < cut:
-                cut = ch[0]
-                moved = True
-    # Edits in block order: (start, stop, bytes to put instead).
-    edits: list[tuple[int, int, list]] = []
-    for s, e, _ in recs:
-        if s < cut:
-            edits.append((s, e + 1, []))
-    for first, texts, _, c in chains:
-        if first < cut:
-            edits.append((c, c + HEADER_LEN, [mv[first:first + HEADER_LEN - 2], b"F ", *texts]))
-    edits.sort(key=itemgetter(0))
-    pieces: list[Payload] = []
-    add, more = pieces.append, pieces.extend
-    prev = 0
-    for start, stop, ins in edits:
-        add(mv[prev:start])
-        more(ins)
-        prev = stop
-    add(mv[prev:cut])
-    return b"".join(pieces), cut, len(recs)
 
 
 @dataclass
@@ -303,9 +68,8 @@ class BlockProcessor:
         self._held = b""
         self._held_base = 0
         self._partials = False  # the last block had P records: join first
-        # The last block had one stream: try that first (with merge, where
-        # streams are not searched, it stays off once a block had two).
-        self._single = True
+        # The F-only conversion; its ``single``: the last block had one stream.
+        self._conv = BlockConverter(query, self._want)
 
     def set_skip(self, skip: dict[int, int]) -> None:
         self.skip = skip
@@ -362,7 +126,7 @@ class BlockProcessor:
             if b" P " in block:  # but one may go on in the next block
                 return self._joined(block, base, verdict)
             return Batch([], [])
-        batch = self._convert(block, False)
+        batch = self._conv.convert(block, False)
         if batch is not None:
             return batch
         if b" P " in block:
@@ -372,7 +136,7 @@ class BlockProcessor:
     def _joined(self, block: bytes, base: int, verdict: str) -> Batch:
         """The fast path over the block with its P records joined."""
         names = _NAMES
-        if self._single and verdict != "skip":
+        if self._conv.single and verdict != "skip":
             # One stream lately: search its P records only. Another
             # stream's would be left as they are and fail validation (no
             # validation with "skip": there held lines must all be found).
@@ -386,7 +150,7 @@ class BlockProcessor:
             if verdict == "skip" or len(src) < 2:
                 batch: Batch | None = Batch([], [])
             else:
-                batch = self._convert(src, True)
+                batch = self._conv.convert(src, True)
             self._partials = found > 0
             if batch is not None:
                 break
@@ -433,67 +197,6 @@ class BlockProcessor:
             end = max(end, block.find(b"\n", q))
         return end
 
-    def _convert(self, src: bytes, joined: bool) -> Batch | None:
-        """Runs of a block of F records in conmon's layout, every line kept
-        (time bounds are checked by the caller); None if a line is not such a
-        record. ``joined``: P records were joined already."""
-        q = self.q
-        # With -t, local timestamps are first rewritten to UTC minutes.
-        off = _UTC
-        if q.timestamps:
-            off = src[1 + 29:1 + TS_LEN]
-            if off != _UTC:
-                src = _utc_minutes(src, off)
-                if src is None:
-                    return None
-        whole = q.merge and self._want[STDOUT] and self._want[STDERR]
-        if self._single:
-            # The last block had one stream (and a TTY's log has only
-            # stdout): a pattern naming it converts and validates in one
-            # pass, no search for stream changes.
-            batch = self._one_stream(src, off)
-            if batch is not None:
-                return batch
-            if not joined and b" P " in src:
-                return None  # likely P records: the caller joins them
-            self._single = False
-        bounds = None if whole else self._bounds(src)
-        if bounds is None and not whole:
-            return self._dense(src, off)
-        if bounds is not None and len(bounds) == 1:
-            self._single = True
-        # Lines per run (validation below).
-        counts = (None if bounds is None else
-                  list(map(src.count, repeat(b"\n"), bounds, bounds[1:] + [len(src) - 1])))
-        if q.timestamps:
-            # "...789+02:00 stdout F text" -> "...789Z text": the lookbehind
-            # pins the match to a header position; the literal prefix keeps
-            # the regex engine on its fast search.
-            conv, m = _offset_header(off).subn(b"Z ", src)
-            shrink = _TS_SHRINK
-        else:
-            conv, m = _STRIP.subn(b"\n", src)
-            shrink = HEADER_LEN
-        # (Each match keeps its newline: the result has as many, fewer bytes.)
-        if m != (conv.count(b"\n") - 1 if counts is None else sum(counts)):
-            return None
-        if bounds is None:
-            return Batch([STDOUT], [memoryview(conv)[1:]])
-        return self._runs(src, conv, shrink, bounds, counts)
-
-    def _one_stream(self, src: bytes, off: bytes) -> Batch | None:
-        """All lines F records of the first line's stream, or None."""
-        stream = STDOUT if src.startswith(b"stdout", TS_LEN + 2) else STDERR
-        if self.q.timestamps:
-            conv, m = _offset_header(off, _STREAM_NAME[stream]).subn(b"Z ", src)
-        else:
-            conv, m = _STRIP_ONE[stream].subn(b"\n", src)
-        if m != conv.count(b"\n") - 1:  # (see _convert)
-            return None
-        if not self._want[stream]:
-            return Batch([], [])
-        return Batch([STDOUT if self.q.merge else stream], [memoryview(conv)[1:]])
-
     def _time_verdict(self, block: bytes) -> str:
         q = self.q
         last = block.rfind(b"\n", 0, len(block) - 1) + 1
@@ -514,104 +217,6 @@ class BlockProcessor:
         if first_ns >= q.since_ns and (q.until_ns is None or last_ns <= q.until_ns):
             return "fast"
         return "slow"
-
-    def _bounds(self, block: bytes) -> list[int] | None:
-        """Positions of the "\\n" before each run's first line (run = lines
-        of one stream); None when runs are short, where per-line work wins."""
-        find = block.find
-        end = len(block) - 1
-        bounds = [0]
-        first = STDOUT if block.startswith(b"stdout", TS_LEN + 2) else STDERR
-        needle, other = _NEEDLE[first], _NEEDLE[STDOUT if first == STDERR else STDERR]
-        q = find(needle, HEADER_LEN, end)
-        while q != -1:
-            # Only a header sits 36 bytes after a newline (line start + 35).
-            if block[q - TS_LEN - 1] == 0x0A:
-                bounds.append(q - TS_LEN - 1)
-                if len(bounds) >= _DENSE_MIN_RUNS and q < len(bounds) * _DENSE_RUN_BYTES:
-                    return None
-                needle, other = other, needle
-                q = find(needle, q + HEADER_LEN, end)
-            else:
-                q = find(needle, q + 1, end)
-        return bounds
-
-    def _runs(self, block: bytes, conv: bytes, shrink: int, bounds: list[int],
-              counts: list[int]) -> Batch:
-        mv = memoryview(conv)
-        want = self._want
-        end = len(block) - 1  # the last line's "\n"
-        first = STDOUT if block.startswith(b"stdout", TS_LEN + 2) else STDERR
-        nxt = bounds[1:]
-        nxt.append(end)
-        # A run's payload = its raw bytes minus a constant per line.
-        sizes = list(map(sub, map(sub, nxt, bounds), map(mul, counts, repeat(shrink))))
-        offs = list(accumulate(sizes, initial=1))
-        payloads: list[Payload] = list(map(mv.__getitem__, map(slice, offs, offs[1:])))
-        n = len(payloads)
-        second = STDERR if first == STDOUT else STDOUT
-        if want[first] and want[second]:
-            if self.q.merge:
-                return Batch([STDOUT] * n, payloads)
-            streams = [first, second] * (n // 2) + [first] * (n % 2)
-            return Batch(streams, payloads)
-        k = 0 if want[first] else 1
-        if not want[first] and not want[second]:
-            return Batch([], [])
-        kept = payloads[k::2]
-        stream = STDOUT if self.q.merge else (first if k == 0 else second)
-        return Batch([stream] * len(kept), kept)
-
-    def _dense(self, src: bytes, off: bytes) -> Batch | None:
-        """Many short runs: split into lines, group with list.index (C loops).
-
-        ``src``: F records only, local minutes already UTC with timestamps;
-        None if a line is not such a record."""
-        q = self.q
-        want = self._want
-        lines = src[1:-1].split(b"\n")
-        n = len(lines)
-        if q.timestamps:
-            heads = list(map(_HEAD_TS, lines))
-            o, e = off + b" stdout F ", off + b" stderr F "
-        else:
-            heads = list(map(_HEAD, lines))
-            o, e = _HEAD_OUT, _HEAD_ERR
-        if heads.count(o) + heads.count(e) != n:
-            return None
-        if q.timestamps:  # "...789+00:00 stdout F text" -> "...789Z text"
-            texts = list(map(b"Z ".join, zip(map(_TS29, lines), map(_TEXT, lines))))
-        else:
-            texts = list(map(_TEXT, lines))
-        streams: list[int] = []
-        payloads: list[Payload] = []
-        add_s, add_p = streams.append, payloads.append
-        index, join = heads.index, b"\n".join
-        want_o, want_e = want[STDOUT], want[STDERR]
-        tag_o, tag_e = (STDOUT, STDOUT) if q.merge else (STDOUT, STDERR)
-        # Alternate: a stdout run up to the next stderr line, then back.
-        i = 0
-        in_out = heads[0] == o
-        while i < n:
-            if in_out:
-                try:
-                    j = index(e, i)
-                except ValueError:
-                    j = n
-                if want_o:
-                    add_s(tag_o)
-                    add_p(join(texts[i:j]) + b"\n")
-            else:
-                try:
-                    j = index(o, i)
-                except ValueError:
-                    j = n
-                if want_e:
-                    add_s(tag_e)
-                    add_p(join(texts[i:j]) + b"\n")
-            i = j
-            in_out = not in_out
-        return Batch(streams, payloads)
 
     # -- exact per-record path ---------------------------------------------------
 
