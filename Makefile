@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PKGS := runc conmon busybox-static tini nftables iptables golang-github-containers-common curl
 PYTEST_ARGS ?=
 
-.PHONY: deps venv demo test unit integration bench clean
+.PHONY: deps venv compile demo test unit integration bench clean
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,17 +18,18 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat  # a plain .pth: no import hook at CLI start-up
-	# Byte-compile now: the CLI must start fast even where PYTHONDONTWRITEBYTECODE is set.
-	$(PY) -m compileall -q hithe >/dev/null
 	touch $@
 
 venv: $(VENV)/.installed
 
-demo: deps venv
+# Byte-compile: the CLI must start fast even where PYTHONDONTWRITEBYTECODE is set.
+compile: venv
+	@$(PY) -m compileall -q hithe >/dev/null
+
+demo: deps compile
 	@bash scripts/demo.sh
 
-test: deps venv
-	@$(PY) -m compileall -q hithe >/dev/null
+test: deps compile
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 unit: venv
@@ -37,8 +38,8 @@ unit: venv
 integration: deps venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration tests/compat
 
-bench: deps venv
-	$(PY) bench/run.py
+bench: deps compile
+	$(PY) bench/run.py --docker-bridge
 
 clean:
 	rm -rf $(VENV) *.egg-info
