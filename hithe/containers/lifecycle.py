@@ -107,7 +107,7 @@ class Lifecycle:
                 caps = set(effective_caps(c.spec.privileged, c.spec.cap_add, c.spec.cap_drop))
                 seccomp = self.seccomp(c.spec.security_opt, caps, c.spec.privileged)
             spec = build_spec(c, rootfs=rootfs, uid=uid, gid=gid, additional_gids=extra,
-                              cgroups_path=f"{self.paths.cgroup_parent}/{c.id}", files_dir=d,
+                              cgroups_path=f"/{self.paths.cgroup_parent}/{c.id}", files_dir=d,
                               init_path=self.paths.init_path, seccomp=seccomp, netns=None)
             self._ensure_workdir(rootfs, c.working_dir, uid, gid)
             with open(os.path.join(d, "config.json"), "w") as f:

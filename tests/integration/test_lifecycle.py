@@ -166,3 +166,14 @@ def test_rm_f_of_a_rm_container_removes_once(hithe, api):
     evs = list(api.events(since=since, until=int(_t.time()), decode=True, filters={"container": cid}))
     assert [e["Action"] for e in evs].count("destroy") == 1
     assert hithe("inspect", cid).rc == 1
+
+
+def test_memory_limit_and_oom(hithe, daemon):
+    cid = hithe("run", "-d", "-m", "16m", "busybox", "sleep", "30").out.strip()
+    limit = open(f"/sys/fs/cgroup/memory/{daemon.instance()}/{cid}/memory.limit_in_bytes").read().strip()
+    assert int(limit) == 16 * 1024 * 1024
+    hithe("rm", "-f", cid)
+    r = hithe("run", "--name", "oomer", "-m", "16m", "busybox", "tail", "/dev/zero")
+    assert r.rc == 137
+    assert hithe("inspect", "-f", "{{.State.OOMKilled}}", "oomer").out.strip() == "true"
+    hithe("rm", "oomer")
