@@ -14,6 +14,7 @@ def test_kill9_daemon_keeps_containers(daemon, hithe):
                  "while true; do echo tick; sleep 0.2; done").out.strip()
     dies = hithe("run", "-d", "--name", "dies_meanwhile", "busybox", "sh", "-c", "sleep 1; exit 9").out.strip()
     tty = hithe("run", "-dit", "--name", "tty_survivor", "busybox", "sh").out.strip()
+    retry = hithe("run", "-d", "--restart", "on-failure:1", "busybox", "sh", "-c", "sleep 1; exit 3").out.strip()
     daemon.stop(signal.SIGKILL)
     time.sleep(2)  # dies_meanwhile exits while no daemon runs
     daemon.start()
@@ -21,6 +22,11 @@ def test_kill9_daemon_keeps_containers(daemon, hithe):
     assert "survivor" in ps and "tty_survivor" in ps and "dies_meanwhile" not in ps
     doc = hithe("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", dies).out.split()
     assert doc == ["exited", "9"]
+    # an exit during the outage still gets its restart policy applied
+    deadline = time.time() + 10
+    while time.time() < deadline and hithe("inspect", "-f", "{{.RestartCount}}", retry).out.strip() != "1":
+        time.sleep(0.2)
+    assert hithe("inspect", "-f", "{{.RestartCount}}", retry).out.strip() == "1"
     assert "tick" in hithe("logs", "--tail", "1", keep).out
     # attach still works on a re-adopted container
     from tests.conftest import REPO
@@ -35,7 +41,7 @@ def test_kill9_daemon_keeps_containers(daemon, hithe):
     assert hithe("inspect", "-f", "{{.State.Status}}", keep).out.strip() == "exited"
     # an exit after re-adoption is noticed too
     assert hithe("inspect", "-f", "{{.State.Status}}", tty).out.strip() == "exited"
-    hithe("rm", "-f", keep, dies, tty)
+    hithe("rm", "-f", keep, dies, tty, retry)
 
 
 def test_restart_policies_at_daemon_start(daemon, hithe):

@@ -177,3 +177,27 @@ def test_memory_limit_and_oom(hithe, daemon):
     assert r.rc == 137
     assert hithe("inspect", "-f", "{{.State.OOMKilled}}", "oomer").out.strip() == "true"
     hithe("rm", "oomer")
+
+
+def test_stop_timeout_from_create(hithe):
+    cid = hithe("run", "-d", "--stop-timeout", "1", "busybox", "sleep", "30").out.strip()
+    t = time.time()
+    assert hithe("stop", cid).rc == 0
+    took = time.time() - t
+    assert 0.8 < took < 5, took
+    assert hithe("inspect", "-f", "{{.State.ExitCode}} {{.Config.StopTimeout}}", cid).out.split() == ["137", "1"]
+    hithe("rm", cid)
+
+
+def test_host_flag_selects_daemon(daemon, busybox):
+    import os
+    from tests.conftest import run_cli
+    env_backup = dict(daemon.env)
+    daemon.env = {k: v for k, v in daemon.env.items() if k not in ("HITHE_HOST", "DOCKER_HOST")}
+    try:
+        r = run_cli(daemon, "-H", daemon.host, "ps", "-q")
+        assert r.rc == 0, r.err
+        r = run_cli(daemon, "--host", "unix:///tmp/no-hithe-here.sock", "ps")
+        assert r.rc == 1 and "Cannot connect to the hithe daemon at unix:///tmp/no-hithe-here.sock" in r.err
+    finally:
+        daemon.env = env_backup
