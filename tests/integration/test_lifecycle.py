@@ -154,7 +154,7 @@ def test_events_cli_format(hithe):
     r = hithe("events", "--since", str(since), "--until", str(int(_t.time())), "--filter", "event=die",
               "--filter", f"container={name}")
     line = r.out.strip()
-    assert f"container die" in line and f"name={name}" in line and "exitCode=0" in line
+    assert "container die" in line and f"name={name}" in line and "exitCode=0" in line
 
 
 def test_rm_f_of_a_rm_container_removes_once(hithe, api):
@@ -190,7 +190,6 @@ def test_stop_timeout_from_create(hithe):
 
 
 def test_host_flag_selects_daemon(daemon, busybox):
-    import os
     from tests.conftest import run_cli
     env_backup = dict(daemon.env)
     daemon.env = {k: v for k, v in daemon.env.items() if k not in ("HITHE_HOST", "DOCKER_HOST")}
