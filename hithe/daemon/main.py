@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run(cfg))
     except KeyboardInterrupt:
         pass
+    # Worker threads may still block on an exec's or attach's pipe; conmon keeps those
+    # processes, so leave now instead of joining the threads.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -67,3 +67,14 @@ def test_logs_since_until(hithe):
     assert hithe("logs", "--until", f"{mid:.3f}", cid).out == "early\n"
     assert hithe("logs", "--since", "1h", cid).out == "early\nlate\n"
     hithe("rm", cid)
+
+
+def test_daemon_stops_promptly_with_an_exec_running(daemon, hithe):
+    cid = hithe("run", "-d", "busybox", "sleep", "300").out.strip()
+    assert hithe("exec", "-d", cid, "sleep", "200").rc == 0
+    t = time.time()
+    daemon.stop()
+    assert time.time() - t < 5
+    daemon.start()
+    assert hithe("inspect", "-f", "{{.State.Running}}", cid).out.strip() == "true"
+    hithe("rm", "-f", cid)
