@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -53,6 +54,16 @@ def _read_sync(fd: int) -> dict:
     if not buf:
         raise RuntimeFailure("conmon exited without reporting the container's status")
     return json.loads(buf.split(b"\n", 1)[0])
+
+
+def _same_process(pid: int, start_ticks: int) -> bool:
+    """Is `pid` still the process that started at `start_ticks` (field 22 of /proc/pid/stat)?"""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z" and int(fields[19]) == start_ticks
 
 
 def open_seqpacket(path: str) -> socket.socket:
@@ -149,7 +160,30 @@ class Monitor:
         self.runc(*args)
 
     def delete(self, cid: str) -> None:
-        self.runc("delete", "--force", cid, check=False)
+        """Forget a container's runtime state; quick path when its process is already gone."""
+        if not self._delete_stopped(cid):
+            self.runc("delete", "--force", cid, check=False)
+
+    def _delete_stopped(self, cid: str) -> bool:
+        """What `runc delete` does for a stopped container (remove its cgroups and state dir),
+        without starting runc: ~0.5 ms instead of ~5 ms on every exit. False when anything
+        looks unusual, so that runc itself handles it."""
+        state_dir = os.path.join(self.p.runc_root, cid)
+        try:
+            with open(os.path.join(state_dir, "state.json")) as f:
+                state = json.load(f)
+            pid = int(state.get("init_process_pid") or 0)
+            if pid and _same_process(pid, int(state.get("init_process_start") or 0)):
+                return False  # still running: runc kills it first
+            for path in sorted(set((state.get("cgroup_paths") or {}).values()), key=len, reverse=True):
+                try:
+                    os.rmdir(path)
+                except FileNotFoundError:
+                    pass
+            shutil.rmtree(state_dir)
+            return True
+        except (OSError, ValueError, TypeError):
+            return False
 
     def pause(self, cid: str) -> None:
         self.runc("pause", cid)
