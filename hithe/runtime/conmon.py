@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from hithe.errors import SystemError_
 
 _DEVNULL = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+_ENV = "/usr/bin/env"
 
 
 @dataclass
@@ -83,8 +84,11 @@ class Monitor:
         for d in (paths.runc_root, paths.exits_dir, paths.socket_dir):
             os.makedirs(d, exist_ok=True)
 
-    def _spawn(self, args: list[str], *, sync_w: int, start_r: int, attach_w: int | None = None) -> int:
-        """conmon with stdio on /dev/null and its pipes on fds 3, 4 (and 5); closes our copies."""
+    def _spawn(self, args: list[str], *, cwd: str, sync_w: int, start_r: int, attach_w: int | None = None) -> int:
+        """conmon with stdio on /dev/null and its pipes on fds 3, 4 (and 5); closes our copies.
+
+        conmon writes some files (an `oom` marker) into its working directory: run it in the
+        bundle, through `env -C` since posix_spawn here has no chdir action."""
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
                "_OCI_SYNCPIPE": "3", "_OCI_STARTPIPE": "4"}
         actions = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
@@ -94,7 +98,7 @@ class Monitor:
             env["_OCI_ATTACHPIPE"] = "5"
             actions.append((os.POSIX_SPAWN_DUP2, attach_w, 5))
         try:
-            return os.posix_spawn(self.p.conmon, args, env, setsid=True, file_actions=actions)
+            return os.posix_spawn(_ENV, [_ENV, "-C", cwd, "--"] + args, env, setsid=True, file_actions=actions)
         finally:
             for fd in (sync_w, start_r, attach_w):
                 if fd is not None:
@@ -126,7 +130,7 @@ class Monitor:
             args.append("--leave-stdin-open")
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         start_r, start_w = os.pipe2(os.O_CLOEXEC)
-        pid = self._spawn(args, sync_w=sync_w, start_r=start_r)
+        pid = self._spawn(args, cwd=bundle, sync_w=sync_w, start_r=start_r)
         try:
             os.write(start_w, b"0")
             msg = _read_sync(sync_r)
@@ -247,7 +251,7 @@ class Monitor:
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         start_r, start_w = os.pipe2(os.O_CLOEXEC)
         att_r, att_w = os.pipe2(os.O_CLOEXEC)
-        pid = self._spawn(args, sync_w=sync_w, start_r=start_r, attach_w=att_w)
+        pid = self._spawn(args, cwd=exec_dir, sync_w=sync_w, start_r=start_r, attach_w=att_w)
         return ExecHandle(self, exec_id, pid, sync_r, start_w, att_r, attach)
 
 
