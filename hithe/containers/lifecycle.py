@@ -49,6 +49,7 @@ class Lifecycle:
         waiters = [f for f in rs.pending_attach if not f.done()]
         rs.pending_attach = []
         rs.exited = asyncio.Event()
+        rs.handling_exit = False
         c.state.manually_stopped = False
         try:
             pid, conmon_pid, socks = await self._thread(self._start_sync, c, len(waiters))
@@ -183,6 +184,10 @@ class Lifecycle:
         code = self.mon.exit_code(cid)
         if code is None:
             return
+        rs = self.runstate(c)
+        if rs.handling_exit:
+            return  # inotify and the post-start check can both report one exit
+        rs.handling_exit = True
         asyncio.get_running_loop().create_task(self._handle_exit(c, code))
 
     async def _handle_exit(self, c: Container, code: int) -> None:

@@ -15,6 +15,7 @@ class RunState:
     pending_attach: list[asyncio.Future[socket.socket]] = field(default_factory=list)
     restart_task: asyncio.Task[None] | None = None
     exited: asyncio.Event = field(default_factory=asyncio.Event)
+    handling_exit: bool = False   # an exit is being recorded; a second report of it is ignored
 
     def notify_exit(self, code: int) -> None:
         for f in self.exit_waiters:

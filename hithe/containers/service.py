@@ -283,6 +283,7 @@ class ContainerService(Lifecycle):
                 if code is None and not _alive(c.state.conmon_pid):
                     code = 255  # the monitor died with it: nothing recorded the exit
                 if code is not None:
+                    self.runstate(c).handling_exit = True
                     await self._handle_exit(c, code)
                 else:
                     self.runstate(c)

@@ -200,3 +200,15 @@ def test_host_flag_selects_daemon(daemon, busybox):
         assert r.rc == 1 and "Cannot connect to the hithe daemon at unix:///tmp/no-hithe-here.sock" in r.err
     finally:
         daemon.env = env_backup
+
+
+def test_one_die_event_per_exit(hithe, api):
+    since = int(time.time())
+    ids = [hithe("run", "-d", "busybox", "true").out.strip() for _ in range(8)]
+    for cid in ids:
+        hithe("wait", cid)
+    time.sleep(1.1)
+    evs = list(api.events(since=since, until=int(time.time()), decode=True, filters={"event": "die"}))
+    for cid in ids:
+        assert sum(1 for e in evs if e["Actor"]["ID"] == cid) == 1, cid
+    hithe("rm", *ids)
