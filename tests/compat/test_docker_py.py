@@ -67,3 +67,49 @@ def test_errors_map_to_sdk_exceptions(client):
         client.containers.create("busybox", "true", name="sdk_dup")
     assert e.value.status_code == 409
     c.remove()
+
+
+def test_more_container_methods(client):
+    c = client.containers.run("busybox", ["sh", "-c", "while true; do echo x; sleep 0.2; done"], detach=True,
+                              name="sdk_more")
+    top = c.top()
+    assert "Titles" in top and any("sleep" in " ".join(p) or "sh" in " ".join(p) for p in top["Processes"])
+    c.rename("sdk_more2")
+    c.reload()
+    assert c.name == "sdk_more2"
+    c.pause()
+    c.reload()
+    assert c.status == "paused"
+    c.unpause()
+    c.kill(signal="SIGKILL")
+    assert c.wait()["StatusCode"] == 137
+    stream = c.export()
+    size = sum(len(chunk) for chunk in stream)
+    assert size > 1_000_000
+    c.remove()
+
+
+def test_attach_stream_and_run_stream(client):
+    out = client.containers.run("busybox", ["sh", "-c", "echo a; echo b"], stream=True, remove=False,
+                                detach=False, name="sdk_stream")
+    assert b"".join(out) == b"a\nb\n"
+    client.containers.get("sdk_stream").remove()
+
+
+def test_list_filters_and_prune(client):
+    a = client.containers.create("busybox", "true", labels={"sdk": "1"})
+    assert [x.id for x in client.containers.list(all=True, filters={"label": "sdk=1"})] == [a.id]
+    res = client.containers.prune(filters={"label": "sdk=1"})
+    assert a.id in res["ContainersDeleted"]
+    imgs = client.images.list(filters={"reference": "busybox"})
+    assert any("busybox:latest" in i.tags for i in imgs)
+
+
+def test_events_stream(client):
+    import time
+    since = int(time.time()) - 1
+    c = client.containers.run("busybox", "true", detach=True)
+    c.wait()
+    c.remove()
+    evs = client.events(since=since, until=int(time.time()) + 1, decode=True, filters={"container": c.id})
+    assert [e["Action"] for e in evs][:2] == ["create", "start"]
