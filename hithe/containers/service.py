@@ -110,6 +110,15 @@ class ContainerService(Lifecycle):
                 raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
         raise NotFound(f"No such container: {ref}")
 
+    def sizes(self, c: Container) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs): the writable layer, and that plus the image (blocking: walks the dir)."""
+        rw = _dir_size(os.path.join(self.dir_of(c), "upper"))
+        try:
+            img = self.images.get(c.image_id).size
+        except NotFound:
+            img = 0
+        return rw, rw + img
+
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
         return [(c.id, c.state.running) for c in self._c.values() if c.image_id == image_id]
 

@@ -127,3 +127,14 @@ def test_logs_follow_with_docker_cli(docker):
     r = docker("logs", "-f", cid, timeout=20)
     assert r.out == "a\nb\n"
     docker("rm", cid)
+
+
+def test_system_df_and_ps_size(docker):
+    cid = docker("run", "-d", "busybox", "sh", "-c", "echo data > /f; sleep 30").out.strip()
+    time.sleep(0.3)
+    r = docker("system", "df")
+    assert r.rc == 0, r.err
+    rows = {l.split()[0]: l for l in r.out.splitlines()[1:]}
+    assert "Images" in rows and "Containers" in rows
+    assert docker("ps", "-s", "--filter", f"id={cid}", "--format", "{{.Size}}").out.strip().startswith("5B")
+    docker("rm", "-f", cid)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 from hithe.api.message import Hijack, HijackedConn, Request, Response, empty, json_response
 from hithe.api.router import Router
@@ -54,11 +53,11 @@ def register(r: Router, eng: Engine) -> None:
         if limit > 0:
             cs = cs[:limit]
         size = req.flag("size")
-        return json_response([render.summary(c, _sizes(svc, c) if size else None) for c in cs])
+        return json_response([render.summary(c, svc.sizes(c) if size else None) for c in cs])
 
     async def inspect(req: Request) -> Response:
         c = svc.get(req.params["id"])
-        size = _sizes(svc, c) if req.flag("size") else None
+        size = svc.sizes(c) if req.flag("size") else None
         return json_response(render.inspect(c, svc.dir_of(c), svc.log_path(c), size))
 
     async def start(req: Request) -> Response:
@@ -208,10 +207,3 @@ def _int(v: str, name: str) -> int:
         return int(v)
     except ValueError:
         raise InvalidParameter(f"invalid value for {name}: {v!r}") from None
-
-
-def _sizes(svc: Any, c: Container) -> tuple[int, int]:
-    from hithe.containers.procs import dir_size as _dir_size
-    rw = _dir_size(os.path.join(svc.dir_of(c), "upper"))
-    img = svc.images.get(c.image_id).size if c.image_id else 0
-    return rw, rw + img

@@ -12,6 +12,7 @@ from hithe.api.message import Request, Response, json_response
 from hithe.api.router import API_VERSION, MIN_API_VERSION, Router
 from hithe.containers.filters import parse_filters
 from hithe.daemon.engine import Engine
+from hithe.daemon.usage import disk_usage
 from hithe.images.importer import host_arch
 
 
@@ -85,6 +86,10 @@ def register(r: Router, eng: Engine) -> None:
                 yield json.dumps(ev.to_json()).encode() + b"\n"
         return Response(stream=stream())
 
+    async def df(req: Request) -> Response:
+        return json_response(await disk_usage(eng))
+
+    r.add("GET", "/system/df", df)
     r.add("GET", "/_ping", ping)
     r.add("GET", "/version", version)
     r.add("GET", "/info", info)
