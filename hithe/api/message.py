@@ -47,6 +47,17 @@ class Request:
         except ValueError:
             raise InvalidParameter(f"invalid value for {name}: {v!r}") from None
 
+    def time_arg(self, name: str) -> int | None:
+        """Docker's `since`/`until` values ("1700000000" or "1700000000.123456789") in ns."""
+        v = self.arg(name)
+        if not v:
+            return None
+        secs, _, frac = v.partition(".")
+        try:
+            return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
+        except ValueError:
+            raise InvalidParameter(f"invalid value for {name}: {v!r}") from None
+
     def json_arg(self, name: str) -> Any:
         v = self.arg(name)
         if not v:

@@ -66,35 +66,19 @@ def test_errors(docker):
     assert r.rc == 1 and "No such container: nosuch_container_q" in r.err
 
 
-def test_run_it_with_docker_cli(daemon, busybox):
+def _docker_pty(daemon, *args: str):
+    from tests.conftest import REPO
     from tests.integration.ptyutil import PtyProc
-    import os
-    import subprocess
-    import sys
-    master, slave = os.openpty()
-    p = subprocess.Popen(["docker", "run", "-it", "--rm", "busybox", "sh"], stdin=slave, stdout=slave,
-                         stderr=slave, env=daemon.env, start_new_session=True)
-    os.close(slave)
-    pp = PtyProc.__new__(PtyProc)
-    pp.master, pp.proc, pp.buf = master, p, b""
+    return PtyProc(list(args), daemon.env, str(REPO), prog=["docker"])
+
+
+def test_run_it_with_docker_cli(daemon, busybox):
+    pp = _docker_pty(daemon, "run", "-it", "--rm", "busybox", "sh")
     pp.expect("# ")
     pp.send("echo dockercli-$((2*21))\r")
     pp.expect("dockercli-42")
     pp.send("exit\r")
     assert pp.wait() == 0
-
-
-def _docker_pty(daemon, *args: str):
-    import os
-    import subprocess
-    from tests.integration.ptyutil import PtyProc
-    master, slave = os.openpty()
-    p = subprocess.Popen(["docker", *args], stdin=slave, stdout=slave, stderr=slave, env=daemon.env,
-                         start_new_session=True)
-    os.close(slave)
-    pp = PtyProc.__new__(PtyProc)
-    pp.master, pp.proc, pp.buf = master, p, b""
-    return pp
 
 
 def test_attach_and_exec_it_with_docker_cli(daemon, docker):

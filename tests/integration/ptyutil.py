@@ -9,9 +9,9 @@ import time
 
 
 class PtyProc:
-    def __init__(self, args: list[str], env: dict[str, str], cwd: str) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: str, prog: list[str] | None = None) -> None:
         self.master, slave = os.openpty()
-        self.proc = subprocess.Popen([sys.executable, "-m", "hithe.cli.main", *args], stdin=slave,
+        self.proc = subprocess.Popen([*(prog or [sys.executable, "-m", "hithe.cli.main"]), *args], stdin=slave,
                                      stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True)
         os.close(slave)
         self.buf = b""

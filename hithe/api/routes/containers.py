@@ -17,16 +17,6 @@ from hithe.logs.follow import log_stream  # attach?logs=1 replays history first
 from hithe.runtime.attach import parse_detach_keys, pump
 
 
-def _ts_ns(v: str | None) -> int | None:
-    if not v:
-        return None
-    secs, _, frac = v.partition(".")
-    try:
-        return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
-    except ValueError:
-        raise InvalidParameter(f"invalid value for time: {v!r}") from None
-
-
 def register(r: Router, eng: Engine) -> None:
     svc = eng.containers
 
@@ -127,7 +117,7 @@ def register(r: Router, eng: Engine) -> None:
         if tail is not None and tail < 0:
             tail = None
         stream = svc.logs(c, follow=req.flag("follow"), stdout=stdout, stderr=stderr,
-                          since_ns=_ts_ns(req.arg("since")) or 0, until_ns=_ts_ns(req.arg("until")),
+                          since_ns=req.time_arg("since") or 0, until_ns=req.time_arg("until"),
                           tail=tail, timestamps=req.flag("timestamps"))
         ctype = "application/vnd.docker.raw-stream" if c.spec.tty else "application/vnd.docker.multiplexed-stream"
         return Response(stream=_safe(stream), content_type=ctype)

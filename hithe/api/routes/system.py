@@ -16,13 +16,6 @@ from hithe.daemon.usage import disk_usage
 from hithe.images.importer import host_arch
 
 
-def _since_ns(v: str | None) -> int | None:
-    if not v:
-        return None
-    secs, _, frac = v.partition(".")
-    return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
-
-
 def register(r: Router, eng: Engine) -> None:
     async def ping(req: Request) -> Response:
         return Response(body=b"OK", content_type="text/plain; charset=utf-8",
@@ -77,8 +70,8 @@ def register(r: Router, eng: Engine) -> None:
 
     async def events(req: Request) -> Response:
         filters = parse_filters(req.json_arg("filters"))
-        since = _since_ns(req.arg("since"))
-        until = _since_ns(req.arg("until"))
+        since = req.time_arg("since")
+        until = req.time_arg("until")
 
         async def stream() -> AsyncIterator[bytes]:
             yield b""
