@@ -55,15 +55,22 @@ def create_container(cli: Cli, o: Values, body: dict[str, Any]) -> str:
         raise ClientError(f"container ID file found, make sure the other container isn't "
                           f"running or delete {cidfile}")
     image = body["Image"]
-    ref = _named_ref(image)
     pull = o["pull"]
     params = {"name": o["name"] or None, "platform": o["platform"] or None}
-    if pull == "always" and ref is not None:
+    # The reference is parsed only when a pull needs it (importing the parser
+    # costs ~7 ms); otherwise the daemon judges it, with docker's wording.
+    ref = _named_ref(image) if pull == "always" else None
+    if ref is not None:
         _pull(cli, o, ref)
     try:
         resp = client.post_json("/containers/create", params, body)
     except APIError as exc:
-        if not (exc.status == 404 and ref is not None and pull == "missing"):
+        if exc.status == 400 and exc.message.startswith("invalid reference format"):
+            raise ClientError(exc.message) from None  # docker's CLI words it without the prefix
+        if not (exc.status == 404 and pull == "missing"):
+            raise
+        ref = _named_ref(image)
+        if ref is None:
             raise
         cli.err(f"Unable to find image '{ref.familiar()}' locally")
         _pull(cli, o, ref)
@@ -200,8 +207,6 @@ def _attach_start_wait(cli: Cli, o: Values, body: dict[str, Any], cid: str, cmd:
 def stream_session(cli: Cli, hj: Any, cid: str, *, stdin: bool, stdout: bool, stderr: bool,
                    tty: bool, detach_keys: str, resize_path: str) -> str:
     """Raw terminal + resize + pump; "detached" or "done"."""
-    import contextlib
-
     from hithe.cli.streams import RawTerminal, ResizeMonitor, pump
 
     client = cli.client
@@ -213,9 +218,14 @@ def stream_session(cli: Cli, hj: Any, cid: str, *, stdin: bool, stdout: bool, st
         monitor.start()
     err_fd = 1 if tty else 2  # a TTY merges stderr into stdout
     try:
-        with raw if raw is not None else contextlib.nullcontext():
+        if raw is not None:
+            raw.__enter__()
+        try:
             detached = pump(hj, stdin=stdin, tty=tty, out_fd=1 if stdout else None,
                             err_fd=err_fd if stderr else None, detach_keys=detach_keys, raw=raw)
+        finally:
+            if raw is not None:
+                raw.restore()
     finally:
         hj.close()
         if monitor is not None:

@@ -9,10 +9,12 @@ as well as passed to the daemon.
 """
 from __future__ import annotations
 
+# The C modules under signal and threading: their Python wrappers build enums
+# and cost ~8 ms of start-up on every run/exec/attach.
+import _signal
+import _thread
 import os
-import signal
 import sys
-import threading
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any, Callable
@@ -32,7 +34,7 @@ class RawTerminal:
     def __init__(self, fd: int = 0) -> None:
         self.fd = fd
         self.saved: Any = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def __enter__(self) -> "RawTerminal":
         import termios
@@ -71,7 +73,7 @@ def pump(hj: Any, *, stdin: bool, tty: bool, out_fd: int | None = 1, err_fd: int
     """Copy stdin to the connection and the connection to stdout/stderr.
 
     Returns True when the user typed the detach sequence."""
-    detached = threading.Event()
+    detached: list[bool] = []
     escape = None
     if stdin and tty:
         try:
@@ -93,12 +95,11 @@ def pump(hj: Any, *, stdin: bool, tty: bool, out_fd: int | None = 1, err_fd: int
                     if data:
                         hj.sendall(data)
                     if hit:
-                        detached.set()
+                        detached.append(True)
                         if raw is not None:
                             raw.restore()
                         try:
-                            import socket
-                            hj.sock.shutdown(socket.SHUT_RDWR)
+                            hj.sock.shutdown(2)  # SHUT_RDWR
                         except OSError:
                             pass
                         return
@@ -111,7 +112,8 @@ def pump(hj: Any, *, stdin: bool, tty: bool, out_fd: int | None = 1, err_fd: int
         hj.close_write()
 
     if stdin:
-        threading.Thread(target=input_loop, name="stdin", daemon=True).start()
+        # a bare thread: never joined at exit, like a daemon thread
+        _thread.start_new_thread(input_loop, ())
     try:
         if out_fd is not None or err_fd is not None:
             copy_stream(hj.recv, out_fd, err_fd, tty)
@@ -122,7 +124,7 @@ def pump(hj: Any, *, stdin: bool, tty: bool, out_fd: int | None = 1, err_fd: int
     finally:
         if raw is not None:
             raw.restore()
-    return detached.is_set()
+    return bool(detached)
 
 
 class ResizeMonitor:
@@ -156,13 +158,13 @@ class ResizeMonitor:
                 pass
 
         try:
-            self._old = signal.signal(signal.SIGWINCH, on_winch)
+            self._old = _signal.signal(_signal.SIGWINCH, on_winch)
         except ValueError:
             self._old = None  # not in the main thread
 
     def stop(self) -> None:
         if self._old is not None:
-            signal.signal(signal.SIGWINCH, self._old)
+            _signal.signal(_signal.SIGWINCH, self._old)
 
 
 # signals never forwarded: job control and those the CLI itself needs
@@ -171,30 +173,41 @@ _NOT_FORWARDED = {"SIGCHLD", "SIGPIPE", "SIGWINCH", "SIGURG", "SIGKILL", "SIGSTO
                   "SIGFPE", "SIGILL", "SIGPROF", "SIGVTALRM"}
 
 
+def signal_names() -> dict[int, str]:
+    """{number: name} of the standard signals; for aliases (SIGIOT, SIGCLD,
+    SIGPOLL) the alphabetically first name, as signal.Signals has it."""
+    names: dict[int, str] = {}
+    for name in sorted(dir(_signal)):
+        if name.startswith("SIG") and not name.startswith(("SIG_", "SIGRT")):
+            names.setdefault(getattr(_signal, name), name)
+    return names
+
+
 def forward_signals(kill: Callable[[str], None]) -> Callable[[], None]:
     """Forward signals the CLI receives to the container (docker's ForwardAllSignals);
     returns a function that restores the previous handlers."""
     previous: dict[int, Any] = {}
 
+    names = signal_names()
+
     def handler(signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
         try:
-            kill(name[3:] if name.startswith("SIG") else name)
+            kill(names[signum][3:])
         except Exception:
             pass
 
-    for sig in signal.Signals:
-        if sig.name in _NOT_FORWARDED or sig.name.startswith("SIGRT"):
+    for sig, name in names.items():
+        if name in _NOT_FORWARDED:
             continue
         try:
-            previous[sig] = signal.signal(sig, handler)
+            previous[sig] = _signal.signal(sig, handler)
         except (OSError, ValueError, RuntimeError):
             continue
 
     def restore() -> None:
         for sig, old in previous.items():
             try:
-                signal.signal(sig, old)
+                _signal.signal(sig, old)
             except (OSError, ValueError):
                 pass
 

@@ -46,12 +46,12 @@ def message_from_body(body: bytes, status: int) -> str:
     Docker renders errors as ``{"message": "..."}``; anything else (an empty
     body or text/plain from a proxy) is shown as is, like the Go client does.
     """
-    import json
+    from hithe.client import jsonc
 
     text = body.decode("utf-8", "replace").strip()
     if text.startswith("{"):
         try:
-            obj = json.loads(text)
+            obj = jsonc.loads(text)
         except ValueError:
             return text
         if isinstance(obj, dict) and isinstance(obj.get("message"), str):

@@ -1,4 +1,4 @@
-"""HTTP/1.1 over a unix socket, written on ``socket`` directly.
+"""HTTP/1.1 over a unix socket, written on the socket directly.
 
 Why not ``http.client``: it costs ~20 ms of import time on every ``hithe``
 invocation, and it cannot hand back a hijacked connection together with the
@@ -9,9 +9,9 @@ body, keep-alive, and connection upgrade.
 """
 from __future__ import annotations
 
-import socket
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations are strings anyway
 if TYPE_CHECKING:
+    from _socket import socket
     from typing import Iterable, Iterator
 
 _CHUNK = 65536
@@ -26,7 +26,7 @@ class BufferedSocket:
 
     __slots__ = ("sock", "buf", "eof")
 
-    def __init__(self, sock: socket.socket, initial: bytes = b"") -> None:
+    def __init__(self, sock: socket, initial: bytes = b"") -> None:
         self.sock = sock
         self.buf = bytearray(initial)
         self.eof = False
@@ -153,7 +153,7 @@ def encode_request(method: str, target: str, headers: dict[str, str], body_len: 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def send_chunked(sock: socket.socket, chunks: Iterable[bytes]) -> None:
+def send_chunked(sock: socket, chunks: Iterable[bytes]) -> None:
     for chunk in chunks:
         if chunk:
             sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))

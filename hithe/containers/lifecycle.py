@@ -70,7 +70,7 @@ class Lifecycle:
             else:
                 f.set_result(s)
         try:
-            await self._thread(self.mon.start, c.id)
+            await self._thread(self.mon.start, c.id, pid)
         except HitheError as e:
             await self._thread(self._cleanup_sync, c)
             c.state.error = e.message

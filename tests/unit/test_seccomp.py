@@ -11,6 +11,7 @@ import pytest
 from hithe.errors import InvalidParameter
 from hithe.runtime import seccomp
 from hithe.runtime.seccomp import default_profile_path, load_profile, seccomp_for, to_oci
+from hithe.runtime.seccomp.host import kernel_has_x32
 from tests.seccomp_helpers import (ADMIN_CAPS, CC_PROFILE, DEFAULT_CAPS, DOCKER_LIKE, X86_ARCHES,
                                    allowed, denied_eperm, needs_cc, rules_for)
 
@@ -35,7 +36,7 @@ def test_default_profile_path_is_containers_common():
 
 @needs_cc
 def test_containers_common_default_caps():
-    oci = to_oci(load_profile(CC_PROFILE), caps=DEFAULT_CAPS, arch="amd64", kernel=(6, 1))
+    oci = to_oci(load_profile(CC_PROFILE), caps=DEFAULT_CAPS, arch="amd64", kernel=(6, 1), x32=True)
     assert oci["defaultAction"] == "SCMP_ACT_ERRNO"
     assert oci["defaultErrnoRet"] == 38  # ENOSYS: unknown syscalls look unimplemented
     assert oci["architectures"] == X86_ARCHES
@@ -97,7 +98,7 @@ def test_containers_common_without_audit_write_filters_netlink_audit():
 @needs_cc
 @pytest.mark.parametrize("arch", ["amd64", "x86_64", "SCMP_ARCH_X86_64"])
 def test_arch_spellings(arch):
-    oci = to_oci(load_profile(CC_PROFILE), caps=DEFAULT_CAPS, arch=arch)
+    oci = to_oci(load_profile(CC_PROFILE), caps=DEFAULT_CAPS, arch=arch, x32=True)
     assert oci["architectures"] == X86_ARCHES
     assert allowed(oci, "arch_prctl") and allowed(oci, "modify_ldt")
 
@@ -232,3 +233,19 @@ def test_invalid_profiles(profile, msg):
     with pytest.raises(InvalidParameter, match="Decoding seccomp profile failed") as ei:
         to_oci(profile, caps=DEFAULT_CAPS)
     assert msg in str(ei.value)
+
+
+@needs_cc
+def test_x32_left_out_where_the_kernel_has_no_x32_abi():
+    profile = load_profile(CC_PROFILE)
+    without = to_oci(profile, caps=DEFAULT_CAPS, arch="amd64", x32=False)
+    assert without["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]
+    assert without["syscalls"] == to_oci(profile, caps=DEFAULT_CAPS, arch="amd64", x32=True)["syscalls"]
+    # the host default follows the probe
+    expected = X86_ARCHES if kernel_has_x32() else ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]
+    assert to_oci(profile, caps=DEFAULT_CAPS, arch="amd64")["architectures"] == expected
+
+
+def test_x32_kept_when_it_is_all_a_profile_names():
+    p = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X32"], "syscalls": []}
+    assert to_oci(p, caps=DEFAULT_CAPS, arch="amd64", x32=False)["architectures"] == ["SCMP_ARCH_X32"]

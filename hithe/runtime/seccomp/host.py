@@ -111,3 +111,24 @@ def kernel_supports_seccomp() -> bool:
         except OSError:
             _KERNEL_SECCOMP = True  # cannot tell: let the runtime decide
     return _KERNEL_SECCOMP
+
+
+_X32_SYSCALL_BIT = 0x40000000
+_NR_GETPID_X32 = 39  # getpid's number in the x32 table (same as x86_64's)
+_KERNEL_X32: bool | None = None
+
+
+def kernel_has_x32() -> bool:
+    """Whether the kernel runs x32-ABI system calls (CONFIG_X86_X32_ABI, on by
+    default only with syscall.x32=y on Debian). Probed with an x32 getpid: a
+    kernel without the ABI answers ENOSYS."""
+    global _KERNEL_X32
+    if _KERNEL_X32 is None:
+        if host_arch() != "amd64":
+            _KERNEL_X32 = False
+        else:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            _KERNEL_X32 = libc.syscall(ctypes.c_long(_X32_SYSCALL_BIT | _NR_GETPID_X32)) >= 0
+    return _KERNEL_X32
