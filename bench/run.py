@@ -133,6 +133,16 @@ def bench_exec(e: Engine, cid: str) -> float:
     return timed(lambda: e.run("exec", cid, "true"))
 
 
+def floors(e: Engine, cid: str, n: int) -> dict[str, float]:
+    """What hithe's exec cannot go below: `runc exec` alone on the same container (its
+    seccomp filter is compiled again on every exec) and a bare Python start."""
+    full = e.run("inspect", "-f", "{{.Id}}", cid).stdout.decode().strip()
+    runc = ["runc", "--root", os.path.join(e.root, "hexec", "runc"), "exec", full, "true"]
+    py = [sys.executable, "-c", "pass"]
+    return {"floor_runc_exec_s": statistics.median(timed(lambda: subprocess.run(runc, check=True)) for _ in range(n)),
+            "floor_python_start_s": statistics.median(timed(lambda: subprocess.run(py, check=True)) for _ in range(n))}
+
+
 def bench_50(e: Engine) -> float:
     api = e.api()
 
@@ -231,6 +241,7 @@ def main() -> None:
         for _ in range(3):
             for e in engines:
                 samples.setdefault((e.label, "start_50_concurrent_s"), []).append(bench_50(e))
+        results["hithe"].update(floors(engines[0], execs["hithe"], a.n))
         for e in engines:
             e.run("rm", "-f", execs[e.label])
         for (name, key), vals in samples.items():
