@@ -10,7 +10,7 @@ from hithe.client.stream import DemuxError, copy_stream
 def run_logs(cli: Cli, o: Values, args: list[str]) -> int:
     import time
 
-    from hithe.cli.units import get_timestamp
+    from hithe.util.gotime import get_timestamp
 
     info = cli.client.get_json(f"/containers/{args[0]}/json")
     now = time.time()

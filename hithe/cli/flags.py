@@ -120,7 +120,7 @@ def parse_int(value: str) -> int:
 
 
 def parse_duration(value: str) -> float:
-    from hithe.cli.units import parse_go_duration
+    from hithe.util.gotime import parse_go_duration
 
     try:
         return float(parse_go_duration(value))

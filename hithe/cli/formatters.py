@@ -108,7 +108,7 @@ def human_size(size: float, precision: int = 4) -> str:
 
 
 def ago(ts: float, now: float | None = None) -> str:
-    from hithe.cli.units import human_duration
+    from hithe.util.units import human_duration
 
     now = time.time() if now is None else now
     return human_duration(max(now - ts, 0)) + " ago"

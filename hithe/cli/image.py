@@ -101,7 +101,7 @@ class HistoryContext:
         return ago(created) if self.human else self.CreatedAt()
 
     def CreatedAt(self) -> str:
-        from hithe.cli.units import format_timestamp
+        from hithe.util.gotime import format_timestamp
 
         created = self.h.get("Created") or 0
         if self.human:

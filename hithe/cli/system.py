@@ -88,7 +88,7 @@ def run_version(cli: Cli, o: Values, args: list[str]) -> int:
 
 def reformat_date(value: str) -> str:
     """docker shows RFC 3339 build times in Go's ANSIC layout."""
-    from hithe.cli.units import UnitsError, go_time_parse_ns
+    from hithe.util.gotime import UnitsError, go_time_parse_ns
 
     try:
         ns = go_time_parse_ns("2006-01-02T15:04:05.999999999Z07:00", value)
@@ -114,7 +114,7 @@ def _components(server: dict[str, Any]) -> list[dict[str, Any]]:
 
 def run_info(cli: Cli, o: Values, args: list[str]) -> int:
     from hithe.cli.main import VERSION
-    from hithe.cli.units import bytes_size
+    from hithe.util.units import bytes_size
 
     if o["format"]:
         info = cli.client.get_json("/info")
@@ -226,7 +226,7 @@ def format_event(msg: dict[str, Any]) -> str:
 
 
 def run_events(cli: Cli, o: Values, args: list[str]) -> int:
-    from hithe.cli.units import UnitsError, get_timestamp
+    from hithe.util.gotime import UnitsError, get_timestamp
 
     now = time.time()
     try:

@@ -75,7 +75,7 @@ def container_matcher(filters: dict[str, list[str]], lookup: Callable[[str], Con
         if since and not all(created > s for s in since):
             return False
         if until:
-            from hithe.cli.units import parse_since
+            from hithe.util.gotime import parse_since
             import time
             if not all(created <= parse_since(u, time.time()) for u in until):
                 return False

@@ -127,5 +127,5 @@ def summary(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
 def status_text(c: Container) -> str:
     """The human STATUS text Docker computes server-side for `ps`."""
     import time
-    from hithe.cli.units import container_status
+    from hithe.util.units import container_status
     return container_status(_state(c), time.time())

@@ -1,4 +1,4 @@
-"""hithe.cli.units reproduces go-units, moby's State.String and GetTimestamp.
+"""hithe.util.units and hithe.util.gotime reproduce go-units, moby's State.String and GetTimestamp.
 
 Expected values come from go-units' own tests, and from running the Go
 originals (time.ParseDuration, time.Parse, GetTimestamp) on the same input.
@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from hithe.cli.units import (
-    UnitsError, bytes_size, container_status, format_timestamp, format_timestamp_ns, get_timestamp,
-    human_duration, human_duration_ns, human_size, parse_decimal_size, parse_go_duration,
-    parse_go_duration_ns, parse_since, parse_size, parse_timestamp, parse_timestamp_ns, time_ago,
-)
+from hithe.util.units import (bytes_size, container_status, human_duration, human_duration_ns, human_size,
+                             parse_decimal_size, parse_size, time_ago)
+from hithe.util.gotime import (UnitsError, format_timestamp, format_timestamp_ns, get_timestamp, parse_go_duration,
+                               parse_go_duration_ns, parse_since, parse_timestamp, parse_timestamp_ns)
 
 MIN, HOUR, DAY = 60, 3600, 86400
 WEEK, MONTH, YEAR = 7 * DAY, 30 * DAY, 365 * DAY
@@ -275,8 +274,8 @@ def test_get_timestamp(value: str, want: str) -> None:
 ])
 def test_get_timestamp_local_time(value: str, local: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Zone-less values are read in the local zone in force now (a fixed offset).
-    import hithe.cli.units as units
-    monkeypatch.setattr(units, "_local_offset", lambda now: 3600)
+    import hithe.util.gotime as gotime
+    monkeypatch.setattr(gotime, "_local_offset", lambda now: 3600)
     secs, nanos = divmod(parse_timestamp_ns(local) - 3600 * 10 ** 9, 10 ** 9)
     assert get_timestamp(value, REF) == "%d.%09d" % (secs, nanos)
 
