@@ -17,9 +17,9 @@ log = logging.getLogger("hithed")
 
 
 def build_router(eng: Engine) -> Router:
-    from hithe.api.routes import containers, execs, images, system
+    from hithe.api.routes import archive, containers, execs, image_io, images, stats, system
     r = Router()
-    for mod in (system, containers, execs, images):
+    for mod in (system, containers, archive, stats, execs, images, image_io):
         mod.register(r, eng)
     return r
 

@@ -180,10 +180,7 @@ def register(r: Router, eng: Engine) -> None:
     r.add("POST", "/containers/{id}/attach", attach)
     r.add("GET", "/containers/{id}/top", top)
     r.add("GET", "/containers/{id}/export", export)
-    for path in ("/containers/{id}/changes", "/containers/{id}/stats", "/containers/{id}/archive",
-                 "/containers/{id}/update"):
-        for m in ("GET", "POST", "PUT", "HEAD"):
-            r.add(m, path, not_yet)
+    r.add("POST", "/containers/{id}/update", not_yet)
 
 
 async def _safe(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
