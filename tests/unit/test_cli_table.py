@@ -88,3 +88,11 @@ def test_wide_characters_count_double() -> None:
 
 def test_single_column_is_not_padded() -> None:
     assert render_table([["CONTAINER ID"], ["abc"]]) == "CONTAINER ID\nabc\n"
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\tb\n", "\t\t\n\n", "x\vy\fz\tw", "abc\n\tdef\t", "é\t漢字\n"])
+def test_split_separators_is_re_split(text):
+    import re
+
+    from hithe.cli.table import _split_separators
+    assert _split_separators(text) == re.split(r"([\t\v\n\f])", text)
