@@ -57,10 +57,13 @@ class StatsContext:
         mem = self.s.get("memory_stats") or {}
         usage = mem.get("usage") or 0
         st = mem.get("stats") or {}
-        # docker subtracts the page cache: total_inactive_file (v1) or inactive_file (v2)
-        cache = st.get("total_inactive_file", st.get("inactive_file", 0)) or 0
-        if cache < usage:
-            usage -= cache
+        # docker CLI's calculateMemUsageUnixNoCache: subtract total_inactive_file (cgroup v1) when
+        # present and below usage, otherwise inactive_file (v2, 0 when absent) when below usage
+        v1 = st.get("total_inactive_file")
+        if v1 is not None and v1 < usage:
+            usage -= v1
+        elif (st.get("inactive_file") or 0) < usage:
+            usage -= st.get("inactive_file") or 0
         return float(usage), float(mem.get("limit") or 0)
 
     def MemUsage(self) -> str:
@@ -102,28 +105,91 @@ class StatsContext:
             "BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs")})
 
 
+class _Watcher:
+    """One container's stats stream, read in a thread like the docker CLI's per-container
+    goroutine: the table shows each container's latest frame; the thread ends with the stream."""
+
+    def __init__(self, cli: Cli, name: str) -> None:
+        import threading
+
+        self.name = name
+        self.latest: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.done = False
+        self._client = _own_client(cli)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            resp = self._client.request("GET", f"/containers/{self.name}/stats", {"stream": "1"})
+            for frame in resp.iter_json():
+                self.latest = frame
+        except APIError as exc:
+            self.error = str(exc)
+        except Exception:  # noqa: BLE001 - the daemon went away: the container drops out
+            pass
+        self.done = True
+
+
+def _own_client(cli: Cli) -> Any:
+    """A client per thread: APIClient keeps one idle-connection list and is not thread-safe."""
+    from hithe.client.api import APIClient
+
+    return APIClient(cli.client.host, version=cli.client.version, autostart=False)
+
+
+def _fetch_once(cli: Cli, names: list[str]) -> list[tuple[str, dict[str, Any] | None, str | None]]:
+    """stream=0 for every container at once: each answer takes a second (two samples)."""
+    import threading
+
+    results: list[tuple[str, dict[str, Any] | None, str | None]] = [(n, None, None) for n in names]
+
+    def one(i: int, name: str) -> None:
+        try:
+            results[i] = (name, _own_client(cli).get_json(f"/containers/{name}/stats", {"stream": "0"}) or {}, None)
+        except APIError as exc:
+            results[i] = (name, None, str(exc))
+    threads = [threading.Thread(target=one, args=(i, n), daemon=True) for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def show(cli: Cli, names: list[str], *, all_: bool, fmt: str, no_trunc: bool, stream: bool) -> int:
     from hithe.cli.container_list import render
 
-    if not names:
-        listing = cli.client.get_json("/containers/json", {"all": "1" if all_ else None}) or []
-        names = [c["Id"] for c in listing]
+    follow_all = not names  # like docker: without names, the set of containers follows the listing
+
+    def listing() -> list[str]:
+        cs = cli.client.get_json("/containers/json", {"all": "1" if all_ else None}) or []
+        return [c["Id"] for c in cs]
+
+    cli.client.version  # negotiate once, before any thread needs it
+    if not stream:
+        rows, errors = [], []
+        for name, s, err in _fetch_once(cli, listing() if follow_all else names):
+            if err is not None:
+                errors.append(err)
+            else:
+                rows.append(StatsContext(s or {}, name, not no_trunc))
+        sys.stdout.write(render(fmt or "table", rows, STATS_HEADERS, STATS_TABLE))
+        if errors:
+            raise StatusError(1, "\n".join(errors))
+        return 0
+    watchers: dict[str, _Watcher] = {n: _Watcher(cli, n) for n in (listing() if follow_all else names)}
     while True:
-        rows = []
-        errors = []
-        for name in names:
-            try:
-                s = cli.client.get_json(f"/containers/{name}/stats", {"stream": "0"})
-            except APIError as exc:
-                errors.append(str(exc))
-                continue
-            rows.append(StatsContext(s or {}, name, not no_trunc))
-        text = render(fmt or "table", rows, STATS_HEADERS, STATS_TABLE)
-        if not stream:
-            sys.stdout.write(text)
-            if errors:
-                raise StatusError(1, "\n".join(errors))
-            return 0
-        sys.stdout.write("\x1b[2J\x1b[H" + text)
-        sys.stdout.flush()
         time.sleep(1)
+        if follow_all:
+            current = listing()
+            for n in current:
+                if n not in watchers or watchers[n].done:
+                    watchers[n] = _Watcher(cli, n)
+            watchers = {n: w for n, w in watchers.items() if n in current}
+        errors = [w.error for w in watchers.values() if w.error]
+        if errors and not follow_all and all(w.done for w in watchers.values()):
+            raise StatusError(1, "\n".join(errors))
+        rows = [StatsContext(w.latest, n, not no_trunc) for n, w in watchers.items() if w.latest is not None]
+        sys.stdout.write("\x1b[2J\x1b[H" + render(fmt or "table", rows, STATS_HEADERS, STATS_TABLE))
+        sys.stdout.flush()
