@@ -62,6 +62,24 @@ def write_layer_tar(upper: str, out: BinaryIO, *, exclude_top: frozenset[str] | 
     _TreeWriter(out, layer=True, exclude_top=frozenset(exclude_top)).run(upper)
 
 
+def write_entry_tar(dirfd: int, name: str | None, arcname: str, out: BinaryIO) -> None:
+    """Write one entry of `dirfd` (a directory with all below it) as a tar whose top entry is `arcname`.
+
+    `name` is looked up in `dirfd` without following a symlink; None stands for
+    `dirfd` itself.  Children are named below `arcname` ("d/a.txt"; "./a.txt"
+    for "."; "/bin" for "/"), which is what `docker cp` reads from
+    GET /containers/{id}/archive.
+    """
+    w = _TreeWriter(out, layer=False)
+    if name is None:
+        st = os.fstat(dirfd)
+        w.tf.addfile(w._header(arcname, st, tarfile.DIRTYPE, w._xattrs(dirfd, arcname)))
+        w._walk(dirfd, arcname if arcname.endswith("/") else arcname + "/")
+    else:
+        w._add(dirfd, name, arcname, os.stat(name, dir_fd=dirfd, follow_symlinks=False), top=False)
+    w.finish()
+
+
 class _ExactReader:
     """Serves exactly `size` bytes of a file that may change while we read.
 
@@ -101,6 +119,9 @@ class _TreeWriter:
             self._walk(fd, "")
         finally:
             os.close(fd)
+        self.finish()
+
+    def finish(self) -> None:
         # Only a complete walk gets the end-of-archive marker: on an error the
         # reader sees a truncated archive rather than a valid partial one.
         self.tf.close()

@@ -60,8 +60,19 @@ class _Meta:
     xattrs: dict[str, bytes]
 
 
+class DirNonDirConflict(InvalidParameter):
+    """An entry would replace a directory by a non-directory or the reverse (no_overwrite_dir_nondir)."""
+
+    def __init__(self, parts: RelPath, existing_is_dir: bool) -> None:
+        what = "directory" if existing_is_dir else "non-directory"
+        super().__init__(f"cannot overwrite {what} {display(parts)!r}")
+        self.parts = parts
+        self.existing_is_dir = existing_is_dir
+
+
 def extract_tar(stream: BinaryIO, dest: str, *, whiteouts: WhiteoutMode = "overlay",
-                same_owner: bool = True) -> ExtractStats:
+                same_owner: bool = True, owner: tuple[int, int] | None = None,
+                no_overwrite_dir_nondir: bool = False) -> ExtractStats:
     """Extract the tar read from `stream` (plain, gzip, bzip2, xz or zstd) into `dest`.
 
     whiteouts="overlay": ".wh.NAME" becomes the overlayfs whiteout (char
@@ -71,7 +82,10 @@ def extract_tar(stream: BinaryIO, dest: str, *, whiteouts: WhiteoutMode = "overl
     what lower layers left in its directory — for applying a layer onto a
     plain directory that already holds the layers below.
     whiteouts="none": whiteout names are ordinary files (a rootfs tarball).
-    same_owner=False leaves files owned by the caller.
+    same_owner=False leaves files owned by the caller; owner=(uid, gid) gives
+    every entry that owner instead of the archive's (docker cp --archive).
+    no_overwrite_dir_nondir=True refuses (DirNonDirConflict) to replace an
+    existing directory by a non-directory or the reverse (docker cp's PUT).
 
     Member names: a leading "/" is dropped, ".." is resolved and may not climb
     above `dest` in a relative name (InvalidParameter), the root entry "." is
@@ -84,6 +98,7 @@ def extract_tar(stream: BinaryIO, dest: str, *, whiteouts: WhiteoutMode = "overl
     os.makedirs(dest, mode=0o755, exist_ok=True)
     with RootDir(dest) as root:
         ex = _Extractor(root, whiteouts, same_owner)
+        ex.owner, ex.no_overwrite_dir_nondir = owner, no_overwrite_dir_nondir
         try:
             reader = TarReader(stream)
             for member in reader:
@@ -101,6 +116,8 @@ class _Extractor:
         self.root = root
         self.whiteouts = whiteouts
         self.same_owner = same_owner
+        self.owner: tuple[int, int] | None = None
+        self.no_overwrite_dir_nondir = False
         self.stats = ExtractStats()
         # Directory metadata is applied at the end: creating children would
         # bump the mtime, and a read-only or setgid mode would get in the way.
@@ -129,6 +146,10 @@ class _Extractor:
             self._remember(parts)
         parent = self._open_parent(parts)
         try:
+            if self.no_overwrite_dir_nondir:
+                existing = lstat_at(parent, parts[-1])
+                if existing is not None and stat.S_ISDIR(existing.st_mode) != member.isdir():
+                    raise DirNonDirConflict(parts, stat.S_ISDIR(existing.st_mode))
             if self._create(parent, parts, member, reader):
                 self.stats.files += 1
         finally:
@@ -294,7 +315,8 @@ class _Extractor:
     # -- metadata -------------------------------------------------------------
 
     def _meta(self, member: tarfile.TarInfo) -> _Meta:
-        return _Meta(uid=member.uid, gid=member.gid, mode=member.mode & 0o7777,
+        uid, gid = self.owner if self.owner is not None else (member.uid, member.gid)
+        return _Meta(uid=uid, gid=gid, mode=member.mode & 0o7777,
                      mtime_ns=member_mtime_ns(member), xattrs=member_xattrs(member))
 
     def _own(self, fd: int, meta: _Meta) -> None:
