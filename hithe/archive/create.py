@@ -48,7 +48,8 @@ def write_tree_tar(src: str, out: BinaryIO, *, exclude: Callable[[str], bool] | 
     _TreeWriter(out, layer=False, exclude=exclude).run(src)
 
 
-def write_layer_tar(upper: str, out: BinaryIO, *, exclude_top: frozenset[str] | set[str] = frozenset()) -> None:
+def write_layer_tar(upper: str, out: BinaryIO, *, exclude_top: frozenset[str] | set[str] = frozenset(),
+                    exclude: Callable[[str], bool] | None = None) -> int:
     """Write an overlayfs upper directory to `out` as an OCI layer tar.
 
     Overlay whiteouts (char device 0/0) become ".wh.NAME" empty files, opaque
@@ -57,9 +58,12 @@ def write_layer_tar(upper: str, out: BinaryIO, *, exclude_top: frozenset[str] | 
     at the top level only, and only while empty (a directory with no
     entries, not opaque, or a zero-length file): the mountpoints runc
     creates (proc, sys, dev) are not part of the container's changes, but
-    something the user put there is.
+    something the user put there is. `exclude` works as in write_tree_tar.
+    Returns the number of entries written (0: the container changed nothing).
     """
-    _TreeWriter(out, layer=True, exclude_top=frozenset(exclude_top)).run(upper)
+    w = _TreeWriter(out, layer=True, exclude=exclude, exclude_top=frozenset(exclude_top))
+    w.run(upper)
+    return len(w.tf.members)
 
 
 def write_entry_tar(dirfd: int, name: str | None, arcname: str, out: BinaryIO) -> None:

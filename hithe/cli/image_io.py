@@ -75,8 +75,7 @@ def run_save(cli: Cli, o: Values, args: list[str]) -> int:
     from hithe.cli.container_info import _save_stream
 
     if not o["output"] and os.isatty(1):
-        raise StatusError(1, "failed to save image: cowardly refusing to save to a terminal. "
-                             "Use the -o flag or redirect")
+        raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
     params = {"names": list(args)}
     resp = cli.client.request("GET", "/images/get", params)
     _save_stream(resp, o["output"], "image")

@@ -73,10 +73,17 @@ class ImageService:
                 self.events.publish("image", "delete", item["Deleted"], {"name": item["Deleted"]})
         return deleted, reclaimed
 
-    async def _spool(self, body: AsyncIterator[bytes] | None) -> str:
+    async def run_blocking(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` in the daemon's worker pool (commit, save and load use it)."""
+        return await self._run(fn)
+
+    async def spool(self, body: AsyncIterator[bytes] | None, prefix: str) -> str:
+        return await self._spool(body, prefix)
+
+    async def _spool(self, body: AsyncIterator[bytes] | None, prefix: str = "import-") -> str:
         """The upload to a temp file: extraction runs in a thread, the socket in the loop."""
         os.makedirs(self.tmp_dir, exist_ok=True)
-        fd, path = tempfile.mkstemp(dir=self.tmp_dir, prefix="import-")
+        fd, path = tempfile.mkstemp(dir=self.tmp_dir, prefix=prefix)
         try:
             with os.fdopen(fd, "wb") as f:
                 if body is not None:

@@ -29,8 +29,10 @@ class ImageStore:
         self._lock = threading.RLock()
 
     # --- records ---------------------------------------------------------
-    def add(self, config: dict[str, Any], top_layer: str | None, parent: str = "") -> Image:
-        desc = self.content.put_bytes(canonical_json(config),
+    def add(self, config: dict[str, Any], top_layer: str | None, parent: str = "",
+            raw: bytes | None = None) -> Image:
+        # `raw`: the config exactly as it came (docker load): its bytes are the image ID.
+        desc = self.content.put_bytes(raw if raw is not None else canonical_json(config),
                                       media_type="application/vnd.oci.image.config.v1+json")
         size = sum(l.size for l in self.layers.chain(top_layer)) if top_layer else 0
         img = Image(id=desc.digest, config=config, top_layer=top_layer, size=size,
