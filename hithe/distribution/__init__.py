@@ -1,0 +1,1 @@
+"""Distribution: the registry client (pull, push, auth) and the hithe-registry server."""
