@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+# Every hithed a test starts (this session's, restarts, autostart checks) inherits this: its
+# registry client then refuses any address outside 127.0.0.0/8 before resolving a name, so a
+# pull of "nosuch" fails at once instead of trying Docker Hub.
+os.environ["HITHE_REGISTRY_LOOPBACK_ONLY"] = "1"
+
 REPO = Path(__file__).resolve().parent.parent
 BUSYBOX_SCRIPT = REPO / "scripts" / "busybox-rootfs.sh"
 

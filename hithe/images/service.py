@@ -9,18 +9,20 @@ import os
 import tempfile
 from typing import Any, AsyncIterator, Callable
 
-from hithe.errors import InvalidParameter, NotFound
+from hithe.errors import InvalidParameter
 from hithe.events.bus import EventBus
 from hithe.images.importer import import_rootfs
 from hithe.images.record import Image
-from hithe.images.reference import parse_reference
+from hithe.images.reference import Reference, parse_reference
 from hithe.images.store import ImageStore, UsersFn
 
 
 class ImageService:
     def __init__(self, store: ImageStore, events: EventBus, tmp_dir: str, users: UsersFn,
-                 run_blocking: Callable[..., Any]) -> None:
+                 run_blocking: Callable[..., Any], insecure_registries: list[str] | None = None) -> None:
         self.store = store
+        self.insecure_registries = insecure_registries or []
+        self._registry: Any = None  # the registry client, made on first use
         self.events = events
         self.tmp_dir = tmp_dir
         self.users = users
@@ -47,12 +49,35 @@ class ImageService:
         self.events.publish("image", "import", img.id, {"name": img.id})
         return img
 
-    async def pull(self, name: str, tag: str) -> None:
-        ref = parse_reference(f"{name}:{tag}" if tag and "@" not in name and ":" not in tag else name)
-        # Pulling arrives with the registry client; until then Docker's answer for an image
-        # no reachable registry has.
-        raise NotFound(f"pull access denied for {ref.familiar_name}, repository does not exist "
-                       "or may require 'docker login': denied: requested access to the resource is denied")
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from hithe.distribution.client.service import RegistryClient
+            self._registry = RegistryClient(self.insecure_registries)
+        return self._registry
+
+    async def pull(self, name: str, tag: str, *, auth: str | None = None,
+                   platform: str = "") -> AsyncIterator[bytes]:
+        """Resolve NAME[:TAG|@DIGEST] on its registry (errors raise before any output), then
+        Docker's progress stream while the layers come in."""
+        ref = pull_reference(name, tag)
+        reg = self.registry
+
+        def done(img: Image) -> None:
+            self.events.publish("image", "pull", ref.familiar(), {"name": ref.familiar()})
+        return await reg.pull(ref, reg.credentials(auth), self.store, self._run, platform=platform,
+                              on_done=done)
+
+    def push(self, name: str, tag: str, *, auth: str | None = None) -> AsyncIterator[bytes]:
+        reg = self.registry
+
+        def done(img: Image, shown: str) -> None:
+            self.events.publish("image", "push", shown, {"name": shown})
+        return reg.push(name, tag, reg.credentials(auth), self.store, self._run, on_done=done)
+
+    async def login(self, server: str, username: str, password: str, identity_token: str = "") -> str:
+        from hithe.distribution.client.auth import Credentials
+        return await self.registry.login(server, Credentials(username, password, identity_token))
 
     def tag(self, name: str, target: str) -> None:
         img = self.store.resolve(name)
@@ -93,6 +118,16 @@ class ImageService:
             os.unlink(path)
             raise
         return path
+
+
+def pull_reference(name: str, tag: str) -> Reference:
+    """``fromImage`` and ``tag`` of ``POST /images/create`` as one reference (tag may be a digest)."""
+    ref = parse_reference(name)
+    if tag:
+        ref = ref.with_digest(tag) if ":" in tag else ref.with_tag(tag)
+    if ref.tag is None and ref.digest is None:
+        ref = ref.with_tag("latest")
+    return ref
 
 
 def _import_url(store: ImageStore, url: str, message: str, changes: list[str]) -> Image:

@@ -55,6 +55,17 @@ class ImageStore:
         self.db.execute("UPDATE images SET doc=? WHERE id=?", (dump(doc), img.id))
         return desc.digest
 
+    def set_distribution(self, image_id: str, *, manifest: str | None = None,
+                         repo_digest: str | None = None) -> None:
+        """Record a registry manifest (pull) and a ``name@digest`` (pull, push) for an image."""
+        with self._lock:
+            doc = self.get(image_id).to_doc()
+            if manifest:
+                doc["manifest"] = manifest
+            if repo_digest and repo_digest not in doc["repo_digests"]:
+                doc["repo_digests"] = doc["repo_digests"] + [repo_digest]
+            self.db.execute("UPDATE images SET doc=? WHERE id=?", (dump(doc), image_id))
+
     def get(self, image_id: str) -> Image:
         rows = self.db.query("SELECT doc FROM images WHERE id=?", (image_id,))
         if not rows:
@@ -95,6 +106,11 @@ class ImageStore:
             rows = self.db.query("SELECT image_id FROM refs WHERE ref=?", (str(ref),))
             if rows:
                 return self.get(rows[0][0])
+            if ref.digest:  # name@digest: the repo digests recorded by pull and push
+                want = f"{ref.name}@{ref.digest}"
+                for img in self.list():
+                    if want in img.repo_digests:
+                        return self.get(img.id)
         if looks_like_id_prefix(name):
             prefix = id_prefix_hex(name) or ""
             rows = self.db.query("SELECT id FROM images WHERE id LIKE ?", ("sha256:" + prefix + "%",))

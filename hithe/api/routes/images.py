@@ -19,7 +19,9 @@ def register(r: Router, eng: Engine) -> None:
     async def create(req: Request) -> Response:
         src = req.arg("fromSrc")
         if src is None:
-            await svc.pull(req.arg("fromImage") or "", req.arg("tag") or "")
+            stream = await svc.pull(req.arg("fromImage") or "", req.arg("tag") or "",
+                                    auth=req.headers.get("x-registry-auth"), platform=req.arg("platform") or "")
+            return Response(stream=stream)
         img = await svc.import_(src or "", req.body_reader, repo=req.arg("repo") or "", tag=req.arg("tag") or "",
                                 message=req.arg("message") or "", changes=req.args("changes"))
 
@@ -60,6 +62,10 @@ def register(r: Router, eng: Engine) -> None:
         deleted, reclaimed = svc.prune(all_unused=all_unused, keep=render.label_keep(filters))
         return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
+    async def push(req: Request) -> Response:
+        stream = svc.push(req.params["name"], req.arg("tag") or "", auth=req.headers.get("x-registry-auth"))
+        return Response(stream=stream)
+
     async def not_yet(req: Request) -> Response:
         raise NotImplementedYet(f"{req.method} {req.path} is not implemented by hithe yet")
 
@@ -71,5 +77,5 @@ def register(r: Router, eng: Engine) -> None:
     r.add("GET", "/images/{name:path}/json", inspect)
     r.add("GET", "/images/{name:path}/history", history)
     r.add("POST", "/images/{name:path}/tag", tag)
-    r.add("POST", "/images/{name:path}/push", not_yet)
+    r.add("POST", "/images/{name:path}/push", push)
     r.add("DELETE", "/images/{name:path}", remove)
