@@ -50,6 +50,13 @@ GROUPS: dict[str, tuple[str, dict[str, Entry], dict[str, str]]] = {
         "save": ("hithe.cli.image_io", "SAVE", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
         "tag": ("hithe.cli.image", "TAG", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     }, {"list": "ls", "remove": "rm"}),
+    "volume": ("Manage volumes", {
+        "create": ("hithe.cli.volume", "CREATE", "Create a volume"),
+        "inspect": ("hithe.cli.volume", "INSPECT", "Display detailed information on one or more volumes"),
+        "ls": ("hithe.cli.volume", "LS", "List volumes"),
+        "prune": ("hithe.cli.volume", "PRUNE", "Remove unused local volumes"),
+        "rm": ("hithe.cli.volume", "RM", "Remove one or more volumes"),
+    }, {"list": "ls", "remove": "rm"}),
     "system": ("Manage hithe", {
         "df": ("hithe.cli.system", "DF", "Show hithe disk usage"),
         "events": ("hithe.cli.system", "EVENTS", "Get real time events from the server"),

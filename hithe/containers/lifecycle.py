@@ -14,6 +14,7 @@ import signal
 from typing import Any
 
 from hithe.containers import cgroups
+from hithe.containers import mounts as mount_plan
 from hithe.containers.procs import exit_code_for_error as _exit_code_for_error
 from hithe.containers.record import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
 from hithe.containers.restart_policy import restart_delay, should_restart
@@ -29,7 +30,7 @@ log = logging.getLogger("hithe.containers")
 
 
 class Lifecycle:
-    """Uses ContainerService's stores and helpers: db, mon, snap, paths, seccomp, _c, _rs,
+    """Uses ContainerService's stores and helpers: db, mon, snap, paths, seccomp, volumes, _c, _rs,
     _keepers, watch_dir, _thread, _save, _event, get, runstate, dir_of, log_path, remove."""
 
     # --- start --------------------------------------------------------------
@@ -103,13 +104,17 @@ class Lifecycle:
             uid, gid, extra = resolve_user(rootfs, c.user)
             if not any(e.startswith("HOME=") for e in c.env):
                 c = dataclasses.replace(c, env=c.env + ["HOME=" + home_of(rootfs, uid)])
+            user_mounts = []
+            if self.volumes is not None and c.mounts:
+                user_mounts = mount_plan.setup(c.id, c.mounts, rootfs, self.volumes)
             seccomp = None
             if self.seccomp is not None:
                 caps = set(effective_caps(c.spec.privileged, c.spec.cap_add, c.spec.cap_drop))
                 seccomp = self.seccomp(c.spec.security_opt, caps, c.spec.privileged)
             spec = build_spec(c, rootfs=rootfs, uid=uid, gid=gid, additional_gids=extra,
                               cgroups_path=f"/{self.paths.cgroup_parent}/{c.id}", files_dir=d,
-                              init_path=self.paths.init_path, seccomp=seccomp, netns=None)
+                              init_path=self.paths.init_path, seccomp=seccomp, netns=None,
+                              user_mounts=user_mounts)
             self._ensure_workdir(rootfs, c.working_dir, uid, gid)
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump(spec, f)
@@ -164,6 +169,8 @@ class Lifecycle:
             self.snap.unmount(self.dir_of(c))
         except OSError as e:
             log.warning("unmount %s: %s", c.id, e)
+        if self.volumes is not None:
+            mount_plan.release(c.id, c.mounts, self.volumes)
         self._keepers.pop(c.id, None)
 
     def _remove_if_auto(self, c: Container) -> None:

@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from hithe.containers.mountspec import MountPoint
 from hithe.containers.spec import CreateSpec, LogConfig, RestartPolicy
 from hithe.errors import Conflict
 from hithe.util.timefmt import ZERO_TIME
@@ -50,6 +51,7 @@ class Container:
     stop_signal: str
     image_config: dict[str, Any] = field(default_factory=dict)
     state: State = field(default_factory=State)
+    mounts: list[MountPoint] = field(default_factory=list)   # volumes, binds, tmpfs (not --tmpfs)
 
     @property
     def short_id(self) -> str:
@@ -70,4 +72,5 @@ class Container:
         d = dict(doc)
         d["spec"] = CreateSpec(**sd)
         d["state"] = State(**doc["state"])
+        d["mounts"] = [MountPoint.from_doc(m) for m in doc.get("mounts") or []]
         return cls(**d)

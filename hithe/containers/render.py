@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from hithe.containers.mountspec import render_mounts
 from hithe.containers.record import Container
 from hithe.util.timefmt import parse_rfc3339
 
@@ -98,7 +99,7 @@ def inspect(c: Container, container_dir: str, log_path: str, size: tuple[int, in
             "MergedDir": os.path.join(container_dir, "rootfs"),
             "UpperDir": os.path.join(container_dir, "upper"),
             "WorkDir": os.path.join(container_dir, "work")}},
-        "Mounts": [], "Config": _config(c), "NetworkSettings": _network_settings(c),
+        "Mounts": render_mounts(c.mounts), "Config": _config(c), "NetworkSettings": _network_settings(c),
     }
     if size is not None:
         doc["SizeRw"], doc["SizeRootFs"] = size
@@ -117,7 +118,7 @@ def summary(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
         "Command": _command_string(c), "Created": int(parse_rfc3339(c.created)), "Ports": [],
         "Labels": {**(c.image_config.get("Labels") or {}), **c.spec.labels}, "State": c.state.status,
         "Status": status_text(c), "HostConfig": {"NetworkMode": c.spec.network_mode},
-        "NetworkSettings": {"Networks": {}}, "Mounts": [],
+        "NetworkSettings": {"Networks": {}}, "Mounts": render_mounts(c.mounts),
     }
     if size is not None:
         doc["SizeRw"], doc["SizeRootFs"] = size

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, TypeVar
 
 from hithe.containers import cgroups
+from hithe.containers import mounts as mount_plan
 from hithe.containers.create import new_container
 from hithe.containers.files import write_files
 from hithe.containers.lifecycle import Lifecycle
+from hithe.containers.mountspec import MountPoint
 from hithe.containers.names import random_name, validate_name
 from hithe.containers.procs import alive as _alive
 from hithe.containers.procs import dir_size as _dir_size
@@ -35,6 +37,7 @@ from hithe.logs.rotation import LogKeeper, parse_log_opts
 from hithe.metadata.db import Database, dump, load
 from hithe.runtime.conmon import Monitor
 from hithe.snapshots.overlay import OverlaySnapshotter
+from hithe.volumes.service import VolumeService
 
 log = logging.getLogger("hithe.containers")
 T = TypeVar("T")
@@ -50,7 +53,8 @@ class ServicePaths:
 
 class ContainerService(Lifecycle):
     def __init__(self, db: Database, images: ImageStore, snap: OverlaySnapshotter, monitor: Monitor,
-                 events: EventBus, paths: ServicePaths, seccomp: Callable[..., Any] | None = None) -> None:
+                 events: EventBus, paths: ServicePaths, seccomp: Callable[..., Any] | None = None,
+                 volumes: VolumeService | None = None) -> None:
         self.db = db
         self.images = images
         self.snap = snap
@@ -58,6 +62,7 @@ class ContainerService(Lifecycle):
         self.events = events
         self.paths = paths
         self.seccomp = seccomp
+        self.volumes = volumes
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="rt")
         self._c: dict[str, Container] = {}
         self._rs: dict[str, RunState] = {}
@@ -122,6 +127,17 @@ class ContainerService(Lifecycle):
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
         return [(c.id, c.state.running) for c in self._c.values() if c.image_id == image_id]
 
+    def volume_refs(self) -> dict[str, list[str]]:
+        """Volume name -> the containers using it (the volume service's reference counts)."""
+        refs: dict[str, list[str]] = {}
+        for c in self._c.values():
+            for name in mount_plan.volume_names(c.mounts):
+                refs.setdefault(name, []).append(c.id)
+        return refs
+
+    def _mounts_of(self, ref: str) -> list[MountPoint]:
+        return list(self.get(ref).mounts)
+
     # --- create -------------------------------------------------------------
     async def create(self, spec: CreateSpec, name: str | None) -> tuple[Container, list[str]]:
         image = self.images.resolve(spec.image)
@@ -136,6 +152,9 @@ class ContainerService(Lifecycle):
             name = random_name(lambda n: any(c.name == n for c in self._c.values()))
         c = new_container(spec, image, name)
         d = self.dir_of(c)
+        if self.volumes is not None:
+            c.mounts = mount_plan.plan(spec, image.container_config, self.volumes, self._mounts_of)
+        made = [m.name for m in c.mounts if m.anonymous]
         try:
             os.makedirs(d)
             self.snap.prepare(d)
@@ -150,6 +169,8 @@ class ContainerService(Lifecycle):
                 raise
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)  # nothing half-created is left behind
+            if self.volumes is not None:
+                mount_plan.discard(made, self.volumes)
             raise
         self._c[c.id] = c
         self._rs[c.id] = RunState()
@@ -211,6 +232,12 @@ class ContainerService(Lifecycle):
             self._rs.pop(c.id, None)
         self._event(c, "destroy")
         rs.notify_removed(c.state.exit_code)
+        if volumes and self.volumes is not None:
+            # Docker's `rm -v` / `--rm`: the container's anonymous volumes go, named ones stay;
+            # one still used by another container (--volumes-from) stays too.
+            anon = [m.name for m in c.mounts if m.type == "volume" and m.anonymous and m.name]
+            if anon:
+                await self._thread(mount_plan.discard, anon, self.volumes)
 
     def _remove_sync(self, c: Container) -> None:
         self._cleanup_sync(c)
@@ -296,6 +323,9 @@ class ContainerService(Lifecycle):
                     await self._handle_exit(c, code)
                 else:
                     self.runstate(c)
+                    if self.volumes is not None:
+                        for vname in mount_plan.volume_names(c.mounts):
+                            self.volumes.adopt(vname, c.id)
                     opts = parse_log_opts({**self.paths.default_log_opts, **c.spec.log.config})
                     if opts.max_file > 1:
                         self._keep_logs(c, opts.max_file)

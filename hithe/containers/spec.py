@@ -132,8 +132,6 @@ _HC_KNOWN = {"Init", "RestartPolicy", "AutoRemove", "LogConfig", "Privileged", "
 
 def _refuse_unbuilt(spec: CreateSpec) -> None:
     """Say so, rather than silently run a container without what the user asked for."""
-    if spec.binds or spec.mounts:
-        raise NotImplementedYet("volumes and bind mounts (-v, --mount) are not implemented by hithe yet")
     if spec.port_bindings and any(spec.port_bindings.values()) or spec.publish_all:
         raise NotImplementedYet("publishing ports (-p, -P) is not implemented by hithe yet")
     if spec.network_mode not in ("default", "bridge", "host", "none"):

@@ -16,6 +16,7 @@ from hithe.metadata.db import Database
 from hithe.runtime.conmon import Monitor, RuntimePaths
 from hithe.snapshots.layers import LayerStore
 from hithe.snapshots.overlay import OverlaySnapshotter
+from hithe.volumes.service import VolumeService
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Engine:
     containers: ContainerService
     execs: ExecService
     image_service: ImageService
+    volumes: VolumeService
     started_at: float = 0.0
 
     @classmethod
@@ -52,15 +54,18 @@ class Engine:
             from hithe.runtime.seccomp import seccomp_for
         except ImportError:  # the profile converter is optional at start-up
             seccomp_for = None  # type: ignore[assignment]
+        volumes = VolumeService(db, os.path.join(cfg.data_root, "volumes"), events)
         containers = ContainerService(
             db, images, snap, monitor, events,
             ServicePaths(containers_dir=os.path.join(cfg.data_root, "containers"),
                          cgroup_parent=cfg.cgroup_parent, init_path=cfg.init_path,
                          default_log_opts=dict(cfg.log_opts)),
-            seccomp=seccomp_for)
+            seccomp=seccomp_for, volumes=volumes)
+        volumes.refs_of = containers.volume_refs
         os.makedirs(os.path.join(cfg.data_root, "containers"), exist_ok=True)
         execs = ExecService(containers, os.path.join(cfg.exec_root, "exec"))
         image_service = ImageService(images, events, os.path.join(cfg.data_root, "tmp"),
-                                     containers.users_of_image, containers._thread)
+                                     containers.users_of_image, containers._thread,
+                                     insecure_registries=cfg.insecure_registries)
         return cls(config=cfg, db=db, content=content, layers=layers, images=images, events=events,
-                   containers=containers, execs=execs, image_service=image_service)
+                   containers=containers, execs=execs, image_service=image_service, volumes=volumes)

@@ -17,9 +17,9 @@ log = logging.getLogger("hithed")
 
 
 def build_router(eng: Engine) -> Router:
-    from hithe.api.routes import archive, containers, execs, image_io, images, stats, system
+    from hithe.api.routes import archive, containers, execs, image_io, images, registry, stats, system, volumes
     r = Router()
-    for mod in (system, containers, archive, stats, execs, images, image_io):
+    for mod in (system, containers, archive, stats, execs, images, image_io, volumes, registry):
         mod.register(r, eng)
     return r
 

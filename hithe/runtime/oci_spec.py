@@ -107,7 +107,8 @@ def _mount(dest: str, typ: str, src: str, opts: list[str]) -> dict[str, Any]:
 
 def build_spec(c: Container, *, rootfs: str, uid: int, gid: int, additional_gids: list[int],
                cgroups_path: str, files_dir: str, init_path: str | None,
-               seccomp: dict[str, Any] | None, netns: str | None) -> dict[str, Any]:
+               seccomp: dict[str, Any] | None, netns: str | None,
+               user_mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     s = c.spec
     caps = effective_caps(s.privileged, s.cap_add, s.cap_drop)
     args = [c.path] + c.args if c.path else list(c.args)
@@ -128,9 +129,16 @@ def build_spec(c: Container, *, rootfs: str, uid: int, gid: int, additional_gids
         mounts.append(_mount("/etc/" + name, "bind", os.path.join(files_dir, name), ["rbind", "rprivate"]))
     if s.init and init_path:
         mounts.append(_mount("/sbin/docker-init", "bind", init_path, ["bind", "ro", "nosuid", "nodev"]))
+    users = list(user_mounts or [])
     for dest, opts in s.tmpfs.items():
         o = ["nosuid", "nodev", "noexec"] + [x for x in opts.split(",") if x]
-        mounts.append(_mount(dest, "tmpfs", "tmpfs", o))
+        users.append(_mount(os.path.normpath(dest), "tmpfs", "tmpfs", o))
+    if users:
+        # The user's mounts replace ours at the same path (Docker: -v ./hosts:/etc/hosts) and
+        # come last, parents before children (Docker sorts by depth), so none hides another.
+        taken = {m["destination"] for m in users}
+        users.sort(key=lambda m: len([p for p in m["destination"].split("/") if p]))
+        mounts = [m for m in mounts if m["destination"] not in taken] + users
     namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
     if s.network_mode != "host":
         namespaces.append({"type": "network", "path": netns} if netns else {"type": "network"})
@@ -170,6 +178,8 @@ def build_spec(c: Container, *, rootfs: str, uid: int, gid: int, additional_gids
         linux["readonlyPaths"] = READONLY_PATHS
     if seccomp is not None:
         linux["seccomp"] = seccomp
+    if any(o in ("shared", "rshared") for m in user_mounts or [] for o in m["options"]):
+        linux["rootfsPropagation"] = "shared"  # as Docker: shared bind mounts need a shared root
     process: dict[str, Any] = {
         "terminal": s.tty,
         "user": {"uid": uid, "gid": gid, **({"additionalGids": additional_gids} if additional_gids else {})},
