@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PKGS := runc conmon busybox-static tini nftables iptables golang-github-containers-common curl
+APT_PKGS := runc conmon busybox-static tini nftables iptables golang-github-containers-common curl \
+            docker-registry apache2-utils skopeo openssl
 PYTEST_ARGS ?=
 
 .PHONY: deps venv compile demo test unit integration bench clean
