@@ -73,7 +73,6 @@ def register(r: Router, eng: Engine) -> None:
     r.add("GET", "/images/json", list_)
     r.add("POST", "/images/prune", prune)
     r.add("GET", "/images/search", not_yet)
-    r.add("POST", "/build", not_yet)
     r.add("GET", "/images/{name:path}/json", inspect)
     r.add("GET", "/images/{name:path}/history", history)
     r.add("POST", "/images/{name:path}/tag", tag)

@@ -1,0 +1,1 @@
+"""Dockerfile builds (the classic builder): parser → instructions → executor, cache, .dockerignore."""
