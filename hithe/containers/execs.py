@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,7 +102,8 @@ class ExecService:
             "noNewPrivileges": "no-new-privileges" in c.spec.security_opt,
         }
 
-    def _spawn_sync(self, c: Container, s: ExecSession, attach: bool) -> tuple[ExecHandle, int]:
+    def _spawn_sync(self, c: Container, s: ExecSession, attach: bool,
+                    keep_log: bool = True) -> tuple[ExecHandle, int]:
         d = os.path.join(self.exec_root, s.id)
         os.makedirs(d, exist_ok=True)
         rootfs = os.path.join(self.containers.dir_of(c), "rootfs")
@@ -109,7 +111,7 @@ class ExecService:
         with open(pj, "w") as f:
             json.dump(self._process_json(c, s, rootfs), f)
         h = self.containers.mon.exec_spawn(c.id, s.id, d, pj, tty=s.tty, stdin=s.attach_stdin and attach,
-                                           attach=attach)
+                                           attach=attach, keep_log=keep_log)
         pid = h.begin()
         return h, pid
 
@@ -147,6 +149,56 @@ class ExecService:
         self._cleanup(s)
         self.containers._event(c, "exec_die", execID=s.id, exitCode=str(s.exit_code))
 
+    async def run_probe(self, c: Container, cmd: list[str], timeout: float) -> tuple[int, bytes, bool]:
+        """A health probe: an exec with Docker's exec_* events but listed nowhere, its output
+        read from conmon's attach socket (never logged) and cut at PROBE_OUTPUT bytes, killed
+        after `timeout` seconds. Returns (exit code, output, timed out)."""
+        self._running_container(c)
+        s = ExecSession(id=secrets.token_hex(32), container_id=c.id, cmd=list(cmd), tty=False,
+                        attach_stdin=False, attach_stdout=True, attach_stderr=True, env=[], user="",
+                        working_dir="", privileged=False, detach_keys="")
+        what = " ".join(s.cmd)
+        self.containers._event(c, "exec_create: " + what, execID=s.id)
+        try:
+            h, pid = await self.containers._thread(self._spawn_sync, c, s, True, False)
+        except BaseException:
+            self._cleanup(s)
+            raise
+        self.containers._event(c, "exec_start: " + what, execID=s.id)
+        loop = asyncio.get_running_loop()
+        out = bytearray()
+        timed_out = False
+        exited = _exit_code(loop, h)
+        reader = loop.create_task(_drain(loop, h.sock, out))
+        try:
+            try:
+                code = await asyncio.wait_for(asyncio.shield(exited), timeout)
+            except asyncio.TimeoutError:
+                timed_out = True
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                code = await exited
+            try:
+                await asyncio.wait_for(reader, 2)  # conmon closes the socket once it has flushed
+            except asyncio.TimeoutError:
+                pass
+        finally:
+            if not reader.done():  # cancelled (daemon shutdown): stop using the socket first
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+            if not exited.done():
+                exited.cancel()     # its done callback stops watching the pipe
+            loop.remove_reader(h.sync_r)
+            h.close()
+            os.close(h.sync_r)
+            h.sync_r = -1
+            self._cleanup(s)
+        code = code if code >= 0 else 126
+        self.containers._event(c, "exec_die", execID=s.id, exitCode=str(code))
+        return code, bytes(out), timed_out
+
     def _cleanup(self, s: ExecSession) -> None:
         shutil.rmtree(os.path.join(self.exec_root, s.id), ignore_errors=True)
         sockdir = os.path.join(self.containers.mon.p.socket_dir, s.id)
@@ -172,3 +224,57 @@ class ExecService:
             "ProcessConfig": {"arguments": s.cmd[1:], "entrypoint": s.cmd[0], "privileged": s.privileged,
                               "tty": s.tty, "user": s.user},
         }
+
+
+PROBE_OUTPUT = 4096 + 1   # one byte more than Docker keeps tells it that there was more
+
+
+def _exit_code(loop: asyncio.AbstractEventLoop, h: ExecHandle) -> asyncio.Future[int]:
+    """conmon's second sync message (the exit code), read without a waiting thread."""
+    fut: asyncio.Future[int] = loop.create_future()
+    buf = bytearray(h.pending)   # a quick probe's exit code may have come with its pid
+    fd = h.sync_r
+    os.set_blocking(fd, False)
+
+    def finish() -> None:
+        loop.remove_reader(fd)
+        try:
+            code = int(json.loads(bytes(buf).split(b"\n", 1)[0]).get("data", -1))
+        except (ValueError, AttributeError):
+            code = -1
+        if not fut.done():
+            fut.set_result(code)
+
+    def readable() -> None:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        buf.extend(chunk)
+        if not chunk or b"\n" in buf:
+            finish()
+    if b"\n" in buf:
+        finish()
+    else:
+        loop.add_reader(fd, readable)
+        fut.add_done_callback(lambda _: loop.remove_reader(fd))
+    return fut
+
+
+async def _drain(loop: asyncio.AbstractEventLoop, sock: socket.socket | None, out: bytearray) -> None:
+    """Collect stdout and stderr packets ([stream byte][data]) in arrival order; keep reading
+    (and discarding) past the limit so that the probe never blocks on a full socket."""
+    if sock is None:
+        return
+    sock.setblocking(False)
+    while True:
+        try:
+            pkt = await loop.sock_recv(sock, 65536)
+        except OSError:
+            return
+        if not pkt:
+            return
+        if len(out) < PROBE_OUTPUT and pkt[0] in (2, 3):
+            out.extend(pkt[1:PROBE_OUTPUT - len(out) + 1])

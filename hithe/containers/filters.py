@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from hithe.containers.health import health_status
 from hithe.containers.record import Container
 from hithe.errors import InvalidParameter
 from hithe.util.timefmt import parse_rfc3339
@@ -10,6 +11,7 @@ from hithe.util.timefmt import parse_rfc3339
 LIST_KEYS = {"id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
              "volume", "network", "publish", "expose", "is-task", "isolation"}
 STATUSES = {"created", "restarting", "running", "removing", "paused", "exited", "dead"}
+HEALTH_STATES = {"starting", "healthy", "unhealthy", "none"}
 
 
 def parse_filters(raw: Any) -> dict[str, list[str]]:
@@ -46,6 +48,9 @@ def container_matcher(filters: dict[str, list[str]], lookup: Callable[[str], Con
     for s in filters.get("status", []):
         if s not in STATUSES:
             raise InvalidParameter(f"invalid filter 'status={s}'")
+    for h in filters.get("health", []):
+        if h not in HEALTH_STATES:
+            raise InvalidParameter(f"Unrecognised filter value for health: {h}")
     before = [parse_rfc3339(lookup(v).created) for v in filters.get("before", [])]
     since = [parse_rfc3339(lookup(v).created) for v in filters.get("since", [])]
     until = filters.get("until", [])
@@ -67,6 +72,8 @@ def container_matcher(filters: dict[str, list[str]], lookup: Callable[[str], Con
         if "exited" in filters:
             if c.state.status != "exited" or str(c.state.exit_code) not in filters["exited"]:
                 return False
+        if "health" in filters and health_status(c) not in filters["health"]:
+            return False
         if "ancestor" in filters and not any(image_matches(v, c) for v in filters["ancestor"]):
             return False
         created = parse_rfc3339(c.created)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 HISTORY = 1024
+log = logging.getLogger("hithe.events")
 
 
 @dataclass
@@ -63,12 +65,22 @@ class EventBus:
     def __init__(self) -> None:
         self.history: deque[Event] = deque(maxlen=HISTORY)
         self._subs: set[asyncio.Queue[Event]] = set()
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def listen(self, fn: Callable[[Event], None]) -> None:
+        """Call `fn` synchronously for every event (in-daemon observers such as health checks)."""
+        self._listeners.append(fn)
 
     def publish(self, type_: str, action: str, actor_id: str, attributes: dict[str, str] | None = None) -> None:
         ev = Event(type_, action, actor_id, dict(attributes or {}), time.time_ns())
         self.history.append(ev)
         for q in list(self._subs):
             q.put_nowait(ev)
+        for fn in self._listeners:
+            try:
+                fn(ev)
+            except Exception:  # noqa: BLE001 - an observer's bug must not break the publisher
+                log.exception("event listener failed on %s %s", ev.type, ev.action)
 
     async def stream(self, *, since_ns: int | None, until_ns: int | None,
                      filters: dict[str, list[str]]) -> AsyncIterator[Event]:

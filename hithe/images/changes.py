@@ -7,8 +7,8 @@ from typing import Any
 
 from hithe.errors import InvalidParameter
 
-ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER",
-           "VOLUME", "WORKDIR")
+ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL", "ONBUILD", "STOPSIGNAL",
+           "USER", "VOLUME", "WORKDIR")
 
 
 def _json_or_shell(rest: str, shell: bool) -> list[str]:
@@ -81,6 +81,9 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
             cfg["User"] = rest.strip()
         elif cmd == "STOPSIGNAL":
             cfg["StopSignal"] = rest.strip()
+        elif cmd == "HEALTHCHECK":
+            from hithe.containers.health_config import parse_instruction
+            cfg["Healthcheck"] = parse_instruction(rest)
         elif cmd == "ONBUILD":
             cfg["OnBuild"] = list(cfg.get("OnBuild") or []) + [rest.strip()]
     return cfg

@@ -45,17 +45,25 @@ def _clean_runtime_message(msg: str) -> str:
     return msg
 
 
-def _read_sync(fd: int) -> dict:
-    """One JSON message from conmon's sync pipe (newline-terminated)."""
-    buf = b""
-    while not buf.endswith(b"\n"):
+def _read_sync(fd: int, pending: bytearray | None = None) -> dict:
+    """One JSON message from conmon's sync pipe (newline-terminated).
+
+    With `pending`, bytes read past the message are kept there for the next call: an exec
+    that exits at once has its pid and its exit code arrive in one read."""
+    buf = bytes(pending or b"")
+    if pending is not None:
+        pending.clear()
+    while b"\n" not in buf:
         chunk = os.read(fd, 4096)
         if not chunk:
             break
         buf += chunk
     if not buf:
         raise RuntimeFailure("conmon exited without reporting the container's status")
-    return json.loads(buf.split(b"\n", 1)[0])
+    line, _, rest = buf.partition(b"\n")
+    if pending is not None:
+        pending.extend(rest)
+    return json.loads(line)
 
 
 def _same_process(pid: int, start_ticks: int) -> bool:
@@ -246,10 +254,13 @@ class Monitor:
 
     # --- exec ------------------------------------------------------------
     def exec_spawn(self, cid: str, exec_id: str, exec_dir: str, process_json: str, *, tty: bool,
-                   stdin: bool, attach: bool) -> "ExecHandle":
+                   stdin: bool, attach: bool, keep_log: bool = True) -> "ExecHandle":
+        """keep_log=False: the output goes to the attach socket only (health probes)."""
         os.makedirs(exec_dir, exist_ok=True)
         args = self._base_args(cid, exec_id, cid, exec_dir, os.path.join(exec_dir, "pid"),
                                os.path.join(exec_dir, "log"), exec_dir, None)
+        if not keep_log:
+            args[args.index("-l") + 1] = "none"   # conmon's no-op log driver
         args += ["--exec", "--exec-process-spec", process_json]
         if attach:
             args.append("--exec-attach")
@@ -272,6 +283,7 @@ class ExecHandle:
         self.mon, self.exec_id, self.pid = mon, exec_id, pid
         self.sync_r, self.start_w, self.att_r, self.attach = sync_r, start_w, att_r, attach
         self.sock: socket.socket | None = None
+        self.pending = bytearray()   # sync-pipe bytes read ahead (the exit code of a quick exec)
 
     def begin(self) -> int:
         """Run the exec; returns the process pid (attach socket connected first if asked)."""
@@ -283,7 +295,7 @@ class ExecHandle:
                     raise RuntimeFailure(_clean_runtime_message(ready.get("message", "exec attach failed")))
                 self.sock = self.mon.attach(self.exec_id)
                 os.write(self.start_w, b"0")
-            msg = _read_sync(self.sync_r)
+            msg = _read_sync(self.sync_r, self.pending)
         except BaseException:
             self.close()
             raise
@@ -303,7 +315,7 @@ class ExecHandle:
     def wait(self) -> int:
         """Block until the process exits; its exit code."""
         try:
-            msg = _read_sync(self.sync_r)
+            msg = _read_sync(self.sync_r, self.pending)
             return int(msg.get("data", -1))
         except RuntimeFailure:
             return -1
