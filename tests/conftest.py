@@ -95,8 +95,31 @@ class Daemon:
         return "hithe-" + hashlib.sha256(os.path.abspath(self.data_root).encode()).hexdigest()[:8]
 
 
+def session_network_config() -> dict:
+    """This test session's own bridge and private subnets (derived from the pid): never docker0's."""
+    pid = os.getpid()
+    a, b = 100 + pid % 100, (pid // 100) % 16 * 16
+    return {"bridge": f"ht{pid}", "bip": f"10.{a}.{b}.1/24",
+            "default-address-pools": [{"base": f"10.{a}.{b}.0/20", "size": 24}],
+            # containers' resolvers: nothing a test does may query outside resolvers
+            "dns": ["127.0.0.1"], "ip-forward": False}
+
+
+def cleanup_network(instance: str) -> None:
+    """The daemon's bridges (tagged with its instance name as interface alias) and its nft table.
+
+    hithed keeps them across its own restarts (as dockerd keeps docker0): running containers
+    use them. A test session removes them here, at the end."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.rstrip().endswith(f"alias {instance}"):
+            name = line.split(":")[1].strip().split("@")[0]
+            subprocess.run(["ip", "link", "del", name], stderr=subprocess.DEVNULL)
+    subprocess.run(["nft", "delete", "table", "ip", instance], stderr=subprocess.DEVNULL)
+
+
 def cleanup_instance(d: Daemon) -> None:
-    """Remove everything the daemon created on the host: containers, mounts, cgroups."""
+    """Remove everything the daemon created on the host: containers, mounts, cgroups, bridges, rules."""
     runc_root = os.path.join(d.exec_root, "runc")
     if os.path.isdir(runc_root):
         for cid in os.listdir(runc_root):
@@ -134,6 +157,7 @@ def cleanup_instance(d: Daemon) -> None:
                 os.rmdir(p)
             except OSError:
                 pass
+    cleanup_network(parent)
 
 
 def busybox_tar(*flags: str) -> bytes:
@@ -148,7 +172,8 @@ def daemon() -> Daemon:
     d = Daemon(root=root, socket=os.path.join(root, "h.sock"))
     d.env = {**os.environ, "HITHE_HOST": d.host, "DOCKER_HOST": d.host, "HITHE_NO_AUTOSTART": "1"}
     # daemon.json with Docker's keys: default log options for every container
-    Path(root, "daemon.json").write_text(json.dumps({"log-opts": {"max-size": "30m", "max-file": "4"}}))
+    Path(root, "daemon.json").write_text(json.dumps({"log-opts": {"max-size": "30m", "max-file": "4"},
+                                                     **session_network_config()}))
     d.start()
     try:
         yield d

@@ -67,8 +67,8 @@ def create_container(cli: Cli, o: Values, body: dict[str, Any]) -> str:
     except APIError as exc:
         if exc.status == 400 and exc.message.startswith("invalid reference format"):
             raise ClientError(exc.message) from None  # docker's CLI words it without the prefix
-        if not (exc.status == 404 and pull == "missing"):
-            raise
+        if not (exc.status == 404 and pull == "missing" and exc.message.startswith("No such image")):
+            raise  # another missing thing (a network) is not a reason to pull
         ref = _named_ref(image)
         if ref is None:
             raise

@@ -38,6 +38,7 @@ GROUPS: dict[str, tuple[str, dict[str, Entry], dict[str, str]]] = {
         "wait": ("hithe.cli.container_ops", "WAIT", "Block until one or more containers stop, then print their exit codes"),
     }, {"list": "ls", "ps": "ls", "remove": "rm"}),
     "image": ("Manage images", {
+        "build": ("hithe.cli.build", "BUILD", "Build an image from a Dockerfile"),
         "history": ("hithe.cli.image", "HISTORY", "Show the history of an image"),
         "import": ("hithe.cli.image_io", "IMPORT", "Import the contents from a tarball to create a filesystem image"),
         "inspect": ("hithe.cli.inspect", "IMAGE_INSPECT", "Display detailed information on one or more images"),
@@ -57,6 +58,15 @@ GROUPS: dict[str, tuple[str, dict[str, Entry], dict[str, str]]] = {
         "prune": ("hithe.cli.volume", "PRUNE", "Remove unused local volumes"),
         "rm": ("hithe.cli.volume", "RM", "Remove one or more volumes"),
     }, {"list": "ls", "remove": "rm"}),
+    "network": ("Manage networks", {
+        "connect": ("hithe.cli.network", "CONNECT", "Connect a container to a network"),
+        "create": ("hithe.cli.network", "CREATE", "Create a network"),
+        "disconnect": ("hithe.cli.network", "DISCONNECT", "Disconnect a container from a network"),
+        "inspect": ("hithe.cli.network", "INSPECT", "Display detailed information on one or more networks"),
+        "ls": ("hithe.cli.network", "LS", "List networks"),
+        "prune": ("hithe.cli.network", "PRUNE", "Remove all unused networks"),
+        "rm": ("hithe.cli.network", "RM", "Remove one or more networks"),
+    }, {"list": "ls", "remove": "rm"}),
     "system": ("Manage hithe", {
         "df": ("hithe.cli.system", "DF", "Show hithe disk usage"),
         "events": ("hithe.cli.system", "EVENTS", "Get real time events from the server"),
@@ -66,9 +76,9 @@ GROUPS: dict[str, tuple[str, dict[str, Entry], dict[str, str]]] = {
 }
 
 # top-level shortcuts: name -> (group, subcommand)
-COMMON = ["run", "exec", "ps", "pull", "push", "images", "login", "logout", "version", "info"]
+COMMON = ["run", "exec", "ps", "build", "pull", "push", "images", "login", "logout", "version", "info"]
 TOP: dict[str, tuple[str, str]] = {
-    "attach": ("container", "attach"), "commit": ("container", "commit"), "cp": ("container", "cp"),
+    "attach": ("container", "attach"), "build": ("image", "build"), "commit": ("container", "commit"), "cp": ("container", "cp"),
     "create": ("container", "create"), "diff": ("container", "diff"), "events": ("system", "events"),
     "exec": ("container", "exec"), "export": ("container", "export"), "history": ("image", "history"),
     "images": ("image", "ls"), "import": ("image", "import"), "info": ("system", "info"),

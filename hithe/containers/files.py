@@ -25,7 +25,9 @@ def _host_resolv() -> tuple[list[str], list[str], list[str]]:
 
 def write_files(dir_: str, *, hostname: str, domainname: str, dns: list[str], dns_search: list[str],
                 dns_options: list[str], extra_hosts: list[str], ip: str | None = None,
-                host_network: bool = False) -> None:
+                host_network: bool = False, nameservers: list[str] | None = None) -> None:
+    """`nameservers` overrides the resolvers (a user network's embedded DNS); `dns` is what else
+    the container (or the daemon) asked for."""
     os.makedirs(dir_, exist_ok=True)
     full = f"{hostname}.{domainname}" if domainname else hostname
     _write(os.path.join(dir_, "hostname"), hostname + "\n")
@@ -48,7 +50,7 @@ def write_files(dir_: str, *, hostname: str, domainname: str, dns: list[str], dn
     _write(os.path.join(dir_, "hosts"), "\n".join(lines) + "\n")
     host_ns, host_search, host_opts = _host_resolv()
     # A container with its own network namespace cannot reach a resolver on the host's loopback.
-    servers = dns or [n for n in host_ns if not n.startswith("127.")] or []
+    servers = nameservers or dns or [n for n in host_ns if not n.startswith("127.")] or []
     out = []
     if dns_search or host_search:
         out.append("search " + " ".join(dns_search or host_search))

@@ -17,6 +17,7 @@ from hithe.containers import cgroups
 from hithe.containers import mounts as mount_plan
 from hithe.containers.procs import exit_code_for_error as _exit_code_for_error
 from hithe.containers.record import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
+from hithe.containers.resources import oci_extras
 from hithe.containers.restart_policy import restart_delay, should_restart
 from hithe.containers.runstate import RunState
 from hithe.containers.users import home_of, resolve_user
@@ -107,14 +108,17 @@ class Lifecycle:
             user_mounts = []
             if self.volumes is not None and c.mounts:
                 user_mounts = mount_plan.setup(c.id, c.mounts, rootfs, self.volumes)
+            # the container's network namespace, endpoints, ports, hosts and resolv.conf
+            netns = self.network.setup(c) if self.network is not None else None
             seccomp = None
             if self.seccomp is not None:
                 caps = set(effective_caps(c.spec.privileged, c.spec.cap_add, c.spec.cap_drop))
                 seccomp = self.seccomp(c.spec.security_opt, caps, c.spec.privileged)
             spec = build_spec(c, rootfs=rootfs, uid=uid, gid=gid, additional_gids=extra,
                               cgroups_path=f"/{self.paths.cgroup_parent}/{c.id}", files_dir=d,
-                              init_path=self.paths.init_path, seccomp=seccomp, netns=None,
+                              init_path=self.paths.init_path, seccomp=seccomp, netns=netns,
                               user_mounts=user_mounts)
+            oci_extras(c.spec, spec["linux"]["resources"])  # limits set by `update` (cpusets, ...)
             self._ensure_workdir(rootfs, c.working_dir, uid, gid)
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump(spec, f)
@@ -171,6 +175,8 @@ class Lifecycle:
             log.warning("unmount %s: %s", c.id, e)
         if self.volumes is not None:
             mount_plan.release(c.id, c.mounts, self.volumes)
+        if self.network is not None:
+            self.network.teardown(c)
         self._keepers.pop(c.id, None)
 
     def _remove_if_auto(self, c: Container) -> None:

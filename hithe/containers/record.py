@@ -28,6 +28,8 @@ class State:
     restart_count: int = 0
     # the user stopped it (stop/kill): restart policies other than "always" stay quiet
     manually_stopped: bool = False
+    # Docker's State.Health ({"Status", "FailingStreak", "Log"}) once a health check ran; see health.py
+    health: dict[str, Any] | None = None
 
     @property
     def running(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from hithe.containers import health_config
 from hithe.containers.mountspec import render_mounts
 from hithe.containers.record import Container
 from hithe.util.timefmt import parse_rfc3339
@@ -63,6 +64,9 @@ def _config(c: Container) -> dict[str, Any]:
         cfg["StopSignal"] = c.stop_signal
     if s.stop_timeout is not None:
         cfg["StopTimeout"] = s.stop_timeout
+    hc = health_config.merge(s.healthcheck, img.get("Healthcheck"))
+    if hc is not None:
+        cfg["Healthcheck"] = hc
     return cfg
 
 
@@ -73,6 +77,7 @@ def _state(c: Container) -> dict[str, Any]:
         "Restarting": st.status == "restarting", "OOMKilled": st.oom_killed, "Dead": st.status == "dead",
         "Pid": st.pid, "ExitCode": st.exit_code, "Error": st.error, "StartedAt": st.started_at,
         "FinishedAt": st.finished_at,
+        **({"Health": st.health} if st.health is not None else {}),
     }
 
 
@@ -86,7 +91,9 @@ def _network_settings(c: Container) -> dict[str, Any]:
     }
 
 
-def inspect(c: Container, container_dir: str, log_path: str, size: tuple[int, int] | None = None) -> dict[str, Any]:
+def inspect(c: Container, container_dir: str, log_path: str, size: tuple[int, int] | None = None,
+            net: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`net`: NetworkSettings from the network service (hithe/network/render.py)."""
     doc: dict[str, Any] = {
         "Id": c.id, "Created": c.created, "Path": c.path, "Args": c.args, "State": _state(c),
         "Image": c.image_id, "ResolvConfPath": os.path.join(container_dir, "resolv.conf"),
@@ -99,7 +106,7 @@ def inspect(c: Container, container_dir: str, log_path: str, size: tuple[int, in
             "MergedDir": os.path.join(container_dir, "rootfs"),
             "UpperDir": os.path.join(container_dir, "upper"),
             "WorkDir": os.path.join(container_dir, "work")}},
-        "Mounts": render_mounts(c.mounts), "Config": _config(c), "NetworkSettings": _network_settings(c),
+        "Mounts": render_mounts(c.mounts), "Config": _config(c), "NetworkSettings": net if net is not None else _network_settings(c),
     }
     if size is not None:
         doc["SizeRw"], doc["SizeRootFs"] = size
@@ -112,13 +119,14 @@ def _command_string(c: Container) -> str:
     return " ".join([c.path] + args) if c.path else " ".join(args)
 
 
-def summary(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]:
+def summary(c: Container, size: tuple[int, int] | None = None, ports: list[dict[str, Any]] | None = None,
+            networks: dict[str, Any] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "Id": c.id, "Names": ["/" + c.name], "Image": c.spec.image, "ImageID": c.image_id,
-        "Command": _command_string(c), "Created": int(parse_rfc3339(c.created)), "Ports": [],
+        "Command": _command_string(c), "Created": int(parse_rfc3339(c.created)), "Ports": ports or [],
         "Labels": {**(c.image_config.get("Labels") or {}), **c.spec.labels}, "State": c.state.status,
         "Status": status_text(c), "HostConfig": {"NetworkMode": c.spec.network_mode},
-        "NetworkSettings": {"Networks": {}}, "Mounts": render_mounts(c.mounts),
+        "NetworkSettings": {"Networks": networks or {}}, "Mounts": render_mounts(c.mounts),
     }
     if size is not None:
         doc["SizeRw"], doc["SizeRootFs"] = size

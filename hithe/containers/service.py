@@ -64,6 +64,8 @@ class ContainerService(Lifecycle):
         self.seccomp = seccomp
         self.volumes = volumes
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="rt")
+        # Set by the engine: hithe.network.service.NetworkService (namespaces, ports, files).
+        self.network: Any = None
         self._c: dict[str, Container] = {}
         self._rs: dict[str, RunState] = {}
         self._keepers: dict[str, LogKeeper] = {}
@@ -145,6 +147,7 @@ class ContainerService(Lifecycle):
             spec.log.config = dict(self.paths.default_log_opts)  # daemon.json log-opts, as Docker shows them
         parse_log_opts({**self.paths.default_log_opts, **spec.log.config})  # validate early
         warnings: list[str] = []
+        wanted = self.network.wanted_for(spec) if self.network is not None else None
         if name:
             name = validate_name(name)
             self._check_name_free(name)
@@ -172,6 +175,8 @@ class ContainerService(Lifecycle):
             if self.volumes is not None:
                 mount_plan.discard(made, self.volumes)
             raise
+        if self.network is not None and wanted is not None:
+            self.network.register(c.id, wanted)
         self._c[c.id] = c
         self._rs[c.id] = RunState()
         self._event(c, "create")
@@ -241,6 +246,8 @@ class ContainerService(Lifecycle):
 
     def _remove_sync(self, c: Container) -> None:
         self._cleanup_sync(c)
+        if self.network is not None:
+            self.network.forget(c.id)
         self.mon.clear_exit(c.id)
         shutil.rmtree(os.path.join(self.mon.p.socket_dir, c.id), ignore_errors=True)
         try:

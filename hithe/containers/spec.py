@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hithe.errors import InvalidParameter, NotFound, NotImplementedYet
+from hithe.containers.health_config import parse_healthcheck
+from hithe.errors import InvalidParameter
 
 RESTART_POLICIES = ("", "no", "always", "on-failure", "unless-stopped")
 
@@ -82,6 +83,7 @@ class CreateSpec:
     # raw host config fields we keep only to show them back
     extra_host_config: dict[str, Any] = field(default_factory=dict)
     networking_config: dict[str, Any] = field(default_factory=dict)
+    healthcheck: dict[str, Any] | None = None   # Docker's HealthConfig, validated (health_config.py)
 
 
 def _list(v: Any, what: str) -> list[str] | None:
@@ -131,11 +133,11 @@ _HC_KNOWN = {"Init", "RestartPolicy", "AutoRemove", "LogConfig", "Privileged", "
 
 
 def _refuse_unbuilt(spec: CreateSpec) -> None:
-    """Say so, rather than silently run a container without what the user asked for."""
-    if spec.port_bindings and any(spec.port_bindings.values()) or spec.publish_all:
-        raise NotImplementedYet("publishing ports (-p, -P) is not implemented by hithe yet")
-    if spec.network_mode not in ("default", "bridge", "host", "none"):
-        raise NotFound(f"network {spec.network_mode} not found")
+    """Say so, rather than silently run a container without what the user asked for.
+
+    Networks and published ports are checked by the network service (they need its records)."""
+    if not isinstance(spec.network_mode, str):
+        raise InvalidParameter("invalid NetworkMode: must be a string")
 
 
 def parse_create(body: Any) -> CreateSpec:
@@ -201,6 +203,7 @@ def parse_create(body: Any) -> CreateSpec:
         oom_score_adj=_int(hc.get("OomScoreAdj"), "OomScoreAdj"),
         extra_host_config={k: v for k, v in hc.items() if k not in _HC_KNOWN},
         networking_config=_dict(body.get("NetworkingConfig"), "NetworkingConfig"),
+        healthcheck=parse_healthcheck(body.get("Healthcheck")),
     )
     _refuse_unbuilt(spec)
     if spec.auto_remove and spec.restart.name not in ("", "no"):

@@ -32,6 +32,7 @@ class DaemonConfig:
     log_level: str = "info"
     log_opts: dict[str, str] = field(default_factory=dict)
     default_address_pools: list[dict] = field(default_factory=list)
+    ip_forward: bool = True          # dockerd's --ip-forward: enable net.ipv4.ip_forward
     instance: str = "hithe"
 
     @property
@@ -72,6 +73,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     ap.add_argument("--bip")
     ap.add_argument("--dns", action="append")
     ap.add_argument("--dns-search", action="append")
+    ap.add_argument("--ip-forward", choices=["true", "false"])
     ap.add_argument("--insecure-registry", action="append")
     ap.add_argument("--registry-mirror", action="append")
     ap.add_argument("-l", "--log-level")
@@ -103,6 +105,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         k, _, v = kv.partition("=")
         cfg.log_opts[k] = v
     cfg.default_address_pools = file_cfg.get("default-address-pools") or []
+    cfg.ip_forward = (a.ip_forward == "true") if a.ip_forward else bool(file_cfg.get("ip-forward", True))
     cfg.instance = instance_name(cfg.data_root)
     if a.version:
         from hithe import __version__

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 
 from hithe.containers.execs import ExecService
+from hithe.containers.health import HealthMonitor
 from hithe.containers.service import ContainerService, ServicePaths
 from hithe.content import ContentStore
 from hithe.daemon.config import DaemonConfig
@@ -13,6 +14,7 @@ from hithe.events.bus import EventBus
 from hithe.images.service import ImageService
 from hithe.images.store import ImageStore
 from hithe.metadata.db import Database
+from hithe.network.service import NetworkService
 from hithe.runtime.conmon import Monitor, RuntimePaths
 from hithe.snapshots.layers import LayerStore
 from hithe.snapshots.overlay import OverlaySnapshotter
@@ -31,7 +33,9 @@ class Engine:
     execs: ExecService
     image_service: ImageService
     volumes: VolumeService
+    networks: NetworkService
     started_at: float = 0.0
+    health: HealthMonitor | None = None
 
     @classmethod
     def open(cls, cfg: DaemonConfig) -> "Engine":
@@ -62,10 +66,15 @@ class Engine:
                          default_log_opts=dict(cfg.log_opts)),
             seccomp=seccomp_for, volumes=volumes)
         volumes.refs_of = containers.volume_refs
+        networks = NetworkService(db, events, cfg)
+        networks.container_get, networks.container_dir = containers.get, containers.dir_of
+        containers.network = networks
         os.makedirs(os.path.join(cfg.data_root, "containers"), exist_ok=True)
         execs = ExecService(containers, os.path.join(cfg.exec_root, "exec"))
+        health = HealthMonitor(containers, execs, events)
         image_service = ImageService(images, events, os.path.join(cfg.data_root, "tmp"),
                                      containers.users_of_image, containers._thread,
                                      insecure_registries=cfg.insecure_registries)
         return cls(config=cfg, db=db, content=content, layers=layers, images=images, events=events,
-                   containers=containers, execs=execs, image_service=image_service, volumes=volumes)
+                   containers=containers, execs=execs, image_service=image_service, volumes=volumes,
+                   networks=networks, health=health)

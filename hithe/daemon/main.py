@@ -18,8 +18,11 @@ log = logging.getLogger("hithed")
 
 def build_router(eng: Engine) -> Router:
     from hithe.api.routes import archive, containers, execs, image_io, images, registry, stats, system, volumes
+    from hithe.api.routes import build as build_routes
+    from hithe.api.routes import networks
+    from hithe.api.routes import update
     r = Router()
-    for mod in (system, containers, archive, stats, execs, images, image_io, volumes, registry):
+    for mod in (system, containers, archive, stats, execs, images, image_io, volumes, registry, networks, build_routes, update):
         mod.register(r, eng)
     return r
 
@@ -70,7 +73,10 @@ async def run(cfg: DaemonConfig) -> None:
             elif name == "container.log" and wd in log_dirs:
                 eng.containers.on_log_rotated(log_dirs[wd])
     loop.add_reader(ino.fd, on_inotify)
+    eng.networks.start(loop)  # bridges, nft table, DNS: in the background
     await eng.containers.restore()
+    if eng.health is not None:
+        eng.health.resume()  # probes of the containers that kept running while we were down
     # An exit file written between restore() and the watch would be missed: rescan once.
     for c in eng.containers.all():
         if c.state.running:
@@ -93,6 +99,7 @@ async def run(cfg: DaemonConfig) -> None:
     await server.close()
     loop.remove_reader(ino.fd)
     ino.close()
+    eng.networks.close()  # bridges and rules stay (as docker0 does): running containers use them
     eng.db.close()
     from hithe.containers.cgroups import remove_parent
     remove_parent(cfg.cgroup_parent)  # only succeeds once no container of ours runs

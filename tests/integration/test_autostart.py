@@ -1,7 +1,8 @@
 """`hithe` starts hithed itself when nothing listens on the default socket (root only).
 
-Runs in a private mount namespace with tmpfs over the default paths, so the
-machine's own /var/lib/hithe and /run/hithe are never touched.
+Runs in private mount and network namespaces with tmpfs over the default paths, so the
+machine's own /var/lib/hithe and /run/hithe are never touched, and the default instance's
+bridge (hithe0) and nftables table vanish with the namespace.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_cli_autostarts_daemon(daemon):
     env["PY"] = sys.executable
     env["PYTHONPATH"] = str(REPO)
     try:
-        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", SCRIPT],
+        r = subprocess.run(["unshare", "--mount", "--net", "--propagation", "private", "bash", "-c", SCRIPT],
                            capture_output=True, text=True, timeout=60, env=env, cwd=str(REPO))
     finally:
         for d in created:

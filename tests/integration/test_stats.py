@@ -61,7 +61,8 @@ def test_busy_container_uses_cpu(daemon, busy):
     assert mem["usage"] > 0 and mem["limit"] > 64 << 20
     assert {"cache", "rss", "total_inactive_file", "hierarchical_memory_limit"} <= set(mem["stats"])
     assert isinstance(s["blkio_stats"]["io_service_bytes_recursive"], list)
-    assert "networks" not in s  # loopback only, like docker's --network none
+    # the default bridge's eth0 (loopback is never listed, as in Docker)
+    assert set(s["networks"]) == {"eth0"} and "rx_bytes" in s["networks"]["eth0"]
 
 
 def test_one_shot_has_no_precpu(daemon, busy):

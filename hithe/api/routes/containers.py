@@ -43,12 +43,18 @@ def register(r: Router, eng: Engine) -> None:
         if limit > 0:
             cs = cs[:limit]
         size = req.flag("size")
-        return json_response([render.summary(c, svc.sizes(c) if size else None) for c in cs])
+        from hithe.network import render as nrender
+        return json_response([render.summary(c, svc.sizes(c) if size else None,
+                                             ports=nrender.summary_ports(c, eng.networks),
+                                             networks=nrender.summary_networks(c, eng.networks)["Networks"])
+                              for c in cs])
 
     async def inspect(req: Request) -> Response:
         c = svc.get(req.params["id"])
         size = svc.sizes(c) if req.flag("size") else None
-        return json_response(render.inspect(c, svc.dir_of(c), svc.log_path(c), size))
+        from hithe.network import render as nrender
+        return json_response(render.inspect(c, svc.dir_of(c), svc.log_path(c), size,
+                                            net=nrender.settings(c, eng.networks)))
 
     async def start(req: Request) -> Response:
         await svc.start(req.params["id"])
@@ -158,10 +164,6 @@ def register(r: Router, eng: Engine) -> None:
         from hithe.api.routes.streams import export_stream
         return Response(stream=export_stream(svc, c), content_type="application/x-tar")
 
-    async def not_yet(req: Request) -> Response:
-        from hithe.errors import NotImplementedYet
-        raise NotImplementedYet(f"{req.method} {req.path} is not implemented by hithe yet")
-
     r.add("POST", "/containers/create", create)
     r.add("GET", "/containers/json", list_)
     r.add("POST", "/containers/prune", prune)
@@ -180,7 +182,6 @@ def register(r: Router, eng: Engine) -> None:
     r.add("POST", "/containers/{id}/attach", attach)
     r.add("GET", "/containers/{id}/top", top)
     r.add("GET", "/containers/{id}/export", export)
-    r.add("POST", "/containers/{id}/update", not_yet)
 
 
 async def _safe(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -1,0 +1,1 @@
+"""Networking: bridge driver, IPAM, netlink, nftables, port publishing, embedded DNS."""
