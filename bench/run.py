@@ -2,8 +2,9 @@
 """hithe against docker on this machine: alternating runs, medians, ratios.
 
 Each engine gets its own daemon, socket and data root; docker runs only when
-`dockerd` is installed (apt-get install docker.io). Both run containers without
-networking (docker with --bridge=none), so the comparison is of the engines.
+`dockerd` is installed (apt-get install docker.io). hithe runs containers on its
+default bridge (a private `hb1`); docker runs once with --bridge=none and, with
+--docker-bridge, once more with its default bridge network on a private `hb0`.
 Results go to stdout and bench/results/latest.json. Nothing here asserts.
 """
 from __future__ import annotations
@@ -46,9 +47,14 @@ class Engine:
         tag = self.name + ("-br" if self.bridge else "")
         log = open(os.path.join(self.root, f"{tag}.log"), "ab")
         if self.name == "hithe":
+            # its default bridge on a private bridge and subnet of ours, like docker's hb0 below
+            conf = os.path.join(self.root, "hithe.json")
+            with open(conf, "w") as f:
+                json.dump({"bridge": "hb1", "bip": "10.213.78.1/24", "ip-forward": False,
+                           "default-address-pools": [{"base": "10.213.80.0/20", "size": 24}]}, f)
             cmd = [sys.executable, "-m", "hithe.daemon.main", "-H", self.host, "--data-root",
                    os.path.join(self.root, "hdata"), "--exec-root", os.path.join(self.root, "hexec"),
-                   "--config-file", "/nonexistent"]
+                   "--config-file", conf]
         else:
             cmd = ["dockerd", "-H", self.host, "--data-root", os.path.join(self.root, tag + "data"),
                    "--exec-root", os.path.join(self.root, tag + "exec"), "--pidfile", os.path.join(self.root, tag + ".pid"),
@@ -83,6 +89,19 @@ class Engine:
                     self.proc.wait(30)
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
+            if self.name == "hithe":
+                self.remove_network()
+
+    def remove_network(self) -> None:
+        """hithed keeps its bridges and nft table across restarts (as dockerd keeps docker0);
+        the bench removes them: links tagged with the instance name, and the table."""
+        from hithe.daemon.config import instance_name
+        instance = instance_name(os.path.join(self.root, "hdata"))
+        out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.rstrip().endswith(f"alias {instance}"):
+                subprocess.run(["ip", "link", "del", line.split(":")[1].strip().split("@")[0]])
+        subprocess.run(["nft", "delete", "table", "ip", instance], stderr=subprocess.DEVNULL)
 
 
 def timed(fn) -> float:
