@@ -92,15 +92,32 @@ def inspect(img: Image, images: Any) -> dict[str, Any]:
     }
 
 
-def history(img: Image) -> list[dict[str, Any]]:
+def history(img: Image, layer_sizes: list[int] | None = None,
+            ancestors: list[Image] | None = None) -> list[dict[str, Any]]:
+    """Docker's image history, newest first. `layer_sizes` are the image's layers' sizes from
+    the base up: each history entry that made a layer (not `empty_layer`) gets the next one.
+    `ancestors` are the local parent images (builds, commits): as in Docker, the entry that
+    made each of them shows its ID and tags instead of <missing>."""
+    owners: dict[int, Image] = {}
+    for anc in ancestors or []:
+        n = len(anc.config.get("history") or [])
+        if n:
+            owners.setdefault(n - 1, anc)
     hist = img.config.get("history") or []
+    sizes = list(layer_sizes or [])
+    per_entry: list[int] = []
+    for h in hist:
+        per_entry.append(0 if h.get("empty_layer") or not sizes else sizes.pop(0))
+    if len(hist) == 1 and not layer_sizes:
+        per_entry = [img.size]
+    owners[len(hist) - 1] = img
     out = []
-    first = True
-    for h in reversed(hist):
+    for i in range(len(hist) - 1, -1, -1):
+        h, owner = hist[i], owners.get(i)
         out.append({
-            "Id": img.id if first else "<missing>", "Created": int(parse_rfc3339(h.get("created", ""))),
-            "CreatedBy": h.get("created_by", ""), "Tags": [_familiar(t) for t in img.repo_tags] if first else None,
-            "Size": img.size if first and len(hist) == 1 else 0, "Comment": h.get("comment", ""),
+            "Id": owner.id if owner else "<missing>", "Created": int(parse_rfc3339(h.get("created", ""))),
+            "CreatedBy": h.get("created_by", ""),
+            "Tags": ([_familiar(t) for t in owner.repo_tags] or None) if owner else None,
+            "Size": per_entry[i], "Comment": h.get("comment", ""),
         })
-        first = False
     return out

@@ -90,6 +90,26 @@ class ImageStore:
         return out
 
     # --- names -----------------------------------------------------------
+    def layer_sizes(self, img: Image) -> list[int]:
+        """Sizes of the image's layers, base first."""
+        return [l.size for l in reversed(self.layers.chain(img.top_layer))] if img.top_layer else []
+
+    def ancestors(self, img: Image) -> list[Image]:
+        """The local parent chain (builds and commits record it), nearest first; stops at
+        the first parent no longer stored."""
+        out: list[Image] = []
+        seen = {img.id}
+        cur = img.parent
+        while cur and cur not in seen:
+            try:
+                parent = self.get(cur)
+            except NotFound:
+                break
+            out.append(parent)
+            seen.add(cur)
+            cur = parent.parent
+        return out
+
     def resolve(self, name: str) -> Image:
         """Find an image by reference, full ID or unique ID prefix (Docker's order)."""
         if not name:

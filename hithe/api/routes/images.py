@@ -41,7 +41,7 @@ def register(r: Router, eng: Engine) -> None:
 
     async def history(req: Request) -> Response:
         img = images.resolve(req.params["name"])
-        return json_response(render.history(img))
+        return json_response(render.history(img, images.layer_sizes(img), images.ancestors(img)))
 
     async def tag(req: Request) -> Response:
         repo = req.arg("repo") or ""
