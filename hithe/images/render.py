@@ -40,11 +40,15 @@ def list_images(images: Any, containers: Any, filters: dict[str, list[str]], *, 
     keep = label_keep(filters)
     before = [images.resolve(v).created for v in filters.get("before", [])]
     since = [images.resolve(v).created for v in filters.get("since", [])]
+    kids = images.children_count()
     for img in sorted(images.list(), key=lambda i: i.created, reverse=True):
         tags = [_familiar(t) for t in img.repo_tags]
+        intermediate = not tags and not img.repo_digests and kids.get(img.id, 0) > 0
+        if intermediate and not all_:
+            continue  # a parent kept for the build cache: `images -a` shows it, as in Docker
         if dangling:
             want = dangling[0].lower() in ("true", "1")
-            if want != (not tags):
+            if want != (not tags and not intermediate):
                 continue
         if refs:
             import fnmatch

@@ -158,6 +158,7 @@ class ImageStore:
             by_ref = not _is_id_form(name, img.id)
             out: list[dict[str, str]] = []
             tags = img.repo_tags
+            has_children = self.children_count().get(img.id, 0) > 0
             if by_ref:
                 ref = str(parse_reference(name))
                 _check_last_ref(img, users, force, name)
@@ -166,6 +167,9 @@ class ImageStore:
                 if len(tags) > 1:
                     return out
             else:
+                if has_children:
+                    raise Conflict(f"conflict: unable to delete {_short(img.id)} (cannot be forced) - "
+                                   "image has dependent child images")
                 if len(tags) > 1 and not force:
                     raise Conflict(f"conflict: unable to delete {_short(img.id)} (must be forced) - "
                                    "image is referenced in multiple repositories")
@@ -182,10 +186,37 @@ class ImageStore:
                     out.append({"Untagged": _display_str(t)})
                 if stopped:
                     return out  # forced: untagged, kept for the containers (Docker does the same)
-            if users(img.id):
-                return out
+            if users(img.id) or has_children:
+                return out  # untagged only: still a container's image, or a parent (intermediate)
             out.extend(self._delete(img))
+            if prune:
+                out.extend(self._prune_parents(img, users))
             return out
+
+    def children_count(self) -> dict[str, int]:
+        """How many stored images name each image as their local parent."""
+        kids: dict[str, int] = {}
+        for (doc,) in self.db.query("SELECT doc FROM images"):
+            parent = load(doc).get("parent") or ""
+            if parent:
+                kids[parent] = kids.get(parent, 0) + 1
+        return kids
+
+    def _prune_parents(self, img: Image, users: UsersFn) -> list[dict[str, str]]:
+        """Docker deletes an image's untagged parents along with it (rmi without --no-prune,
+        image prune) while nothing else needs them: no tag, no other child, no container."""
+        out: list[dict[str, str]] = []
+        cur = img.parent
+        while cur:
+            try:
+                parent = self.get(cur)
+            except NotFound:
+                break
+            if parent.repo_tags or parent.repo_digests or users(parent.id) or self.children_count().get(parent.id):
+                break
+            out.extend(self._delete(parent))
+            cur = parent.parent
+        return out
 
     def _delete(self, img: Image) -> list[dict[str, str]]:
         self.db.execute("DELETE FROM images WHERE id=?", (img.id,))
@@ -221,18 +252,26 @@ class ImageStore:
 
     def prune(self, *, all_unused: bool, users: UsersFn,
               keep: Callable[[Image], bool] = lambda i: False) -> tuple[list[dict[str, str]], int]:
+        """Docker's image prune: dangling images (untagged heads: intermediate images that are
+        another image's parent, such as the build cache, stay), or with `all_unused` every image
+        no container uses; children go before their parents, untagged parents go along."""
         deleted: list[dict[str, str]] = []
         reclaimed = 0
-        for img in self.list():
-            if users(img.id) or keep(img):
+        for img in sorted(self.list(), key=lambda i: i.created, reverse=True):
+            try:
+                img = self.get(img.id)  # gone already (a pruned parent) or re-tagged meanwhile?
+            except NotFound:
                 continue
-            if img.repo_tags and not all_unused:
+            if users(img.id) or keep(img) or self.children_count().get(img.id):
+                continue
+            if (img.repo_tags or img.repo_digests) and not all_unused:
                 continue
             for t in img.repo_tags:
                 self.untag(t)
                 deleted.append({"Untagged": _display_str(t)})
             reclaimed += img.size
             deleted.extend(self._delete(img))
+            deleted.extend(self._prune_parents(img, users))
         return deleted, reclaimed
 
 
