@@ -79,7 +79,13 @@ def test_one_shot_has_no_precpu(daemon, busy):
 def test_memory_and_pids_limits(daemon, hithe):
     cid = _run(hithe, "-m", "64m", "--pids-limit", "50", "busybox", "sleep", "60")
     try:
-        s = json.loads(_get(daemon, f"/containers/{cid}/stats?stream=0&one-shot=1")[1])
+        # right after start, runc's init helpers may still be leaving the cgroup: let them go
+        deadline = time.monotonic() + 3
+        while True:
+            s = json.loads(_get(daemon, f"/containers/{cid}/stats?stream=0&one-shot=1")[1])
+            if s["pids_stats"].get("current") == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert s["memory_stats"]["limit"] == 64 << 20
         assert s["memory_stats"]["stats"]["hierarchical_memory_limit"] == 64 << 20
         assert s["pids_stats"] == {"current": 1, "limit": 50}
