@@ -16,7 +16,7 @@ async def disk_usage(eng: Engine) -> dict[str, Any]:
         img["SharedSize"] = 0  # known here (the list API says -1): lets clients count reclaimable space
 
     def measure() -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
-        layers = sum(eng.layers.get(chain).size for chain in eng.layers.all_chain_ids())
+        layers = sum(eng.layers.get(chain).shown_size for chain in eng.layers.all_chain_ids())
         conts = [containers_render.summary(c, eng.containers.sizes(c)) for c in eng.containers.all()]
         refs = eng.containers.volume_refs()
         vols = [render_volume(v, Usage(size=eng.volumes.size(v), ref_count=len(refs.get(v.name, []))))

@@ -34,7 +34,7 @@ class ImageStore:
         # `raw`: the config exactly as it came (docker load): its bytes are the image ID.
         desc = self.content.put_bytes(raw if raw is not None else canonical_json(config),
                                       media_type="application/vnd.oci.image.config.v1+json")
-        size = sum(l.size for l in self.layers.chain(top_layer)) if top_layer else 0
+        size = sum(l.shown_size for l in self.layers.chain(top_layer)) if top_layer else 0
         img = Image(id=desc.digest, config=config, top_layer=top_layer, size=size,
                     created=config.get("created", ""), parent=parent)
         with self.db.tx() as c:
@@ -92,7 +92,7 @@ class ImageStore:
     # --- names -----------------------------------------------------------
     def layer_sizes(self, img: Image) -> list[int]:
         """Sizes of the image's layers, base first."""
-        return [l.size for l in reversed(self.layers.chain(img.top_layer))] if img.top_layer else []
+        return [l.shown_size for l in reversed(self.layers.chain(img.top_layer))] if img.top_layer else []
 
     def ancestors(self, img: Image) -> list[Image]:
         """The local parent chain (builds and commits record it), nearest first; stops at

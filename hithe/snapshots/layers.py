@@ -26,8 +26,34 @@ class Layer:
     chain_id: str
     diff_id: str
     parent: str | None
-    size: int          # bytes of the uncompressed tar
+    size: int          # bytes of the uncompressed tar (what save streams and manifests list)
     short: str         # name of the symlink in l/
+    disk_size: int = -1  # bytes of its files, Docker's DiffSize; -1: not measured (older records)
+
+    @property
+    def shown_size(self) -> int:
+        """The size users see (images, history, system df), counted as Docker counts it: the
+        files' bytes, not the tar's with its 512-byte headers and 10 KiB blocking."""
+        return self.disk_size if self.disk_size >= 0 else self.size
+
+
+def tree_size(root: str) -> int:
+    """Bytes of what is under `root`: regular files and symlinks (each inode once), not
+    directories, as Docker's directory.Size counts a layer."""
+    total, seen = 0, set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        names = filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if st.st_nlink > 1:
+                if st.st_ino in seen:
+                    continue
+                seen.add(st.st_ino)
+            total += st.st_size
+    return total
 
 
 def chain_id_of(parent: str | None, diff_id: str) -> str:
@@ -94,6 +120,7 @@ class LayerStore:
             extract_tar(reader, os.path.join(tmp, "diff"), whiteouts="overlay")  # type: ignore[arg-type]
             reader.drain()
             diff_id = "sha256:" + reader.h.hexdigest()
+            disk_size = tree_size(os.path.join(tmp, "diff"))
             chain = chain_id_of(parent, diff_id)
             with self._lock:
                 if self.exists(chain):
@@ -104,7 +131,7 @@ class LayerStore:
                     shutil.rmtree(final, ignore_errors=True)
                 os.rename(tmp, final)
                 layer = Layer(chain_id=chain, diff_id=diff_id, parent=parent, size=reader.size,
-                              short=secrets.token_hex(6))
+                              short=secrets.token_hex(6), disk_size=disk_size)
                 link = self.link_path(layer)
                 os.symlink(os.path.join("..", "layers", chain.split(":", 1)[1], "diff"), link)
                 self.db.execute("INSERT INTO layers(chain_id, doc) VALUES(?, ?)", (chain, dump(asdict(layer))))
