@@ -73,7 +73,8 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     ap.add_argument("--bip")
     ap.add_argument("--dns", action="append")
     ap.add_argument("--dns-search", action="append")
-    ap.add_argument("--ip-forward", choices=["true", "false"])
+    # a Go bool flag: bare --ip-forward means true, --ip-forward=false turns it off
+    ap.add_argument("--ip-forward", nargs="?", const="true", choices=["true", "false"])
     ap.add_argument("--insecure-registry", action="append")
     ap.add_argument("--registry-mirror", action="append")
     ap.add_argument("-l", "--log-level")
