@@ -1,7 +1,6 @@
 """hithe build: the classic builder's client (the context as a tar, the daemon's JSON stream shown)."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 TYPE_CHECKING = False
@@ -10,17 +9,8 @@ if TYPE_CHECKING:
 
 from hithe.cli.command import BIN, Cli, Command, StatusError
 from hithe.cli.flags import BOOL, LIST, Flag, Values
+from hithe.client import jsonc
 from hithe.client.errors import StreamError
-
-
-def human_size(n: float) -> str:
-    """go-units HumanSize: decimal units, 4 significant digits (2.048kB)."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000.0
-        i += 1
-    return f"{n:.4g}{units[i]}"
 
 
 def _kv(items: list[str], from_env: bool) -> dict[str, Any]:
@@ -49,7 +39,7 @@ def _registry_config() -> str:
             auths[server] = {"username": user, "password": password, "serveraddress": server}
         elif entry.get("identitytoken"):
             auths[server] = {"identitytoken": entry["identitytoken"], "serveraddress": server}
-    return base64.urlsafe_b64encode(json.dumps(auths).encode()).decode()
+    return base64.urlsafe_b64encode(jsonc.dumps(auths).encode()).decode()
 
 
 def _body(context: str, dockerfile: str, quiet: bool) -> tuple[Any, str]:
@@ -95,6 +85,7 @@ def _body(context: str, dockerfile: str, quiet: bool) -> tuple[Any, str]:
     except OSError as e:
         raise StatusError(1, str(e)) from None
     if not quiet:
+        from hithe.cli.formatters import human_size
         sys.stdout.write(f"Sending build context to Docker daemon  {human_size(spool.tell())}\n")
         sys.stdout.flush()
     spool.seek(0)
@@ -123,8 +114,8 @@ def run_build(cli: Cli, o: Values, args: list[str]) -> int:
     body, dockerfile = _body(args[0], o["file"] or "", quiet)
     params: dict[str, Any] = {
         "t": list(o["tag"] or []) or None, "dockerfile": dockerfile or None,
-        "buildargs": json.dumps(_kv(o["build-arg"] or [], True)) if o["build-arg"] else None,
-        "labels": json.dumps(_kv(o["label"] or [], False)) if o["label"] else None,
+        "buildargs": jsonc.dumps(_kv(o["build-arg"] or [], True)) if o["build-arg"] else None,
+        "labels": jsonc.dumps(_kv(o["label"] or [], False)) if o["label"] else None,
         "target": o["target"] or None, "nocache": "1" if o["no-cache"] else None,
         "q": "1" if quiet else None, "rm": "1" if o["rm"] else "0",
         "forcerm": "1" if o["force-rm"] else None, "pull": "1" if o["pull"] else None,

@@ -94,8 +94,6 @@ def run_ls(cli: Cli, o: Values, args: list[str]) -> int:
     nets = cli.client.get_json("/networks", {"filters": filters_json(o["filter"])}) or []
     rows = [NetworkContext(n, not o["no-trunc"]) for n in sorted(nets, key=lambda n: n.get("Name", ""))]
     fmt = "{{.ID}}" if o["quiet"] else o["format"]
-    if fmt in ("", "table"):
-        fmt = NETWORK_TABLE
     sys.stdout.write(render(fmt, rows, NETWORK_HEADERS, NETWORK_TABLE))
     return 0
 

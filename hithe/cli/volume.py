@@ -98,8 +98,6 @@ def run_ls(cli: Cli, o: Values, args: list[str]) -> int:
         cli.err(w)
     rows = [VolumeContext(v) for v in sorted(resp.get("Volumes") or [], key=lambda v: v.get("Name", ""))]
     fmt = "{{.Name}}" if o["quiet"] else o["format"]
-    if fmt in ("", "table"):
-        fmt = VOLUME_TABLE
     sys.stdout.write(render(fmt, rows, VOLUME_HEADERS, VOLUME_TABLE))
     return 0
 

@@ -31,7 +31,9 @@ def parse_filters(raw: Any) -> dict[str, list[str]]:
     return out
 
 
-def _label_match(labels: dict[str, str], values: list[str]) -> bool:
+def labels_match(labels: dict[str, str], values: list[str]) -> bool:
+    """Docker's `label` filter: every `key` is present, every `key=value` equal (containers,
+    volumes, networks)."""
     for v in values:
         k, eq, want = v.partition("=")
         if k not in labels or (eq and labels[k] != want):
@@ -63,9 +65,9 @@ def container_matcher(filters: dict[str, list[str]], lookup: Callable[[str], Con
             if not any(re.search(v.lstrip("/"), c.name) for v in filters["name"]):
                 return False
         labels = {**(c.image_config.get("Labels") or {}), **c.spec.labels}
-        if "label" in filters and not _label_match(labels, filters["label"]):
+        if "label" in filters and not labels_match(labels, filters["label"]):
             return False
-        if "label!" in filters and _label_match(labels, filters["label!"]):
+        if "label!" in filters and labels_match(labels, filters["label!"]):
             return False
         if "status" in filters and c.state.status not in filters["status"]:
             return False

@@ -17,7 +17,6 @@ from hithe.containers import cgroups
 from hithe.containers import mounts as mount_plan
 from hithe.containers.procs import exit_code_for_error as _exit_code_for_error
 from hithe.containers.record import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
-from hithe.containers.resources import oci_extras
 from hithe.containers.restart_policy import restart_delay, should_restart
 from hithe.containers.runstate import RunState
 from hithe.containers.users import home_of, resolve_user
@@ -118,7 +117,6 @@ class Lifecycle:
                               cgroups_path=f"/{self.paths.cgroup_parent}/{c.id}", files_dir=d,
                               init_path=self.paths.init_path, seccomp=seccomp, netns=netns,
                               user_mounts=user_mounts)
-            oci_extras(c.spec, spec["linux"]["resources"])  # limits set by `update` (cpusets, ...)
             self._ensure_workdir(rootfs, c.working_dir, uid, gid)
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump(spec, f)

@@ -18,9 +18,9 @@ from typing import Any
 
 from hithe.containers.spec import CreateSpec, RestartPolicy, parse_restart
 from hithe.errors import Conflict, InvalidParameter
+from hithe.runtime.oci_spec import cpu_resources, oci_extras  # noqa: F401 - oci_extras: part of this module's API
 
 MIN_MEMORY = 6 * 1024 * 1024           # Docker's linuxMinMemory
-CFS_PERIOD = 100_000                   # the period NanoCpus is expressed in (µs)
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 _INT_FIELDS = ("Memory", "MemorySwap", "MemoryReservation", "KernelMemory", "CpuShares",
@@ -270,31 +270,6 @@ def merge(spec: CreateSpec, upd: UpdateRequest, running: bool) -> None:
 
 
 # --- to the runtime -----------------------------------------------------------
-def _extra_int(spec: CreateSpec, key: str) -> int:
-    v = spec.extra_host_config.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
-
-
-def _extra_str(spec: CreateSpec, key: str) -> str:
-    v = spec.extra_host_config.get(key)
-    return v if isinstance(v, str) else ""
-
-
-def oci_extras(spec: CreateSpec, resources: dict[str, Any]) -> None:
-    """Add the fields the OCI spec builder leaves out (reservation, cpusets, blkio weight)."""
-    reservation = _extra_int(spec, "MemoryReservation")
-    if reservation:
-        resources.setdefault("memory", {})["reservation"] = reservation
-    cpus, mems = _extra_str(spec, "CpusetCpus"), _extra_str(spec, "CpusetMems")
-    if cpus:
-        resources.setdefault("cpu", {})["cpus"] = cpus
-    if mems:
-        resources.setdefault("cpu", {})["mems"] = mems
-    weight = _extra_int(spec, "BlkioWeight")
-    if weight and HostCaps.probe().blkio_weight:
-        resources["blockIO"] = {"weight": weight}
-
-
 def runc_resources(spec: CreateSpec) -> dict[str, Any]:
     """The whole LinuxResources document for `runc update -r`: every limit the container has.
 
@@ -304,15 +279,7 @@ def runc_resources(spec: CreateSpec) -> dict[str, Any]:
         memory["limit"] = spec.memory
     if spec.memory_swap:
         memory["swap"] = spec.memory_swap
-    cpu: dict[str, Any] = {}
-    if spec.nano_cpus:
-        cpu = {"period": CFS_PERIOD, "quota": spec.nano_cpus * CFS_PERIOD // 1_000_000_000}
-    if spec.cpu_quota:
-        cpu["quota"] = spec.cpu_quota
-    if spec.cpu_period:
-        cpu["period"] = spec.cpu_period
-    if spec.cpu_shares:
-        cpu["shares"] = spec.cpu_shares
+    cpu = cpu_resources(spec)
     out: dict[str, Any] = {"memory": memory, "cpu": cpu,
                            "pids": {"limit": spec.pids_limit if spec.pids_limit and spec.pids_limit > 0 else -1}}
     oci_extras(spec, out)

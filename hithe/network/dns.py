@@ -20,12 +20,14 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from hithe.util import egress
+
 log = logging.getLogger("hithe.dns")
 TTL = 600
 
 
 def _loopback_only() -> bool:
-    return os.environ.get("HITHE_REGISTRY_LOOPBACK_ONLY") == "1" or os.environ.get("HITHE_DNS_LOOPBACK_ONLY") == "1"
+    return egress.loopback_only() or os.environ.get("HITHE_DNS_LOOPBACK_ONLY") == "1"
 
 
 def upstreams(configured: list[str]) -> list[str]:

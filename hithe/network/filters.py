@@ -3,20 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from hithe.containers.filters import labels_match
 from hithe.errors import InvalidParameter
 from hithe.network.model import Network
 from hithe.util.timefmt import parse_rfc3339
 
 LIST_KEYS = {"dangling", "driver", "id", "label", "name", "scope", "type"}
 PRUNE_KEYS = {"label", "label!", "until"}
-
-
-def _labels_match(labels: dict[str, str], wanted: list[str]) -> bool:
-    for w in wanted:
-        k, eq, val = w.partition("=")
-        if k not in labels or (eq and labels[k] != val):
-            return False
-    return True
 
 
 def list_matcher(filters: dict[str, list[str]], svc: Any) -> Callable[[Network], bool]:
@@ -45,7 +38,7 @@ def list_matcher(filters: dict[str, list[str]], svc: Any) -> Callable[[Network],
             kind = "builtin" if n.predefined else "custom"
             if kind not in filters["type"]:
                 return False
-        if "label" in filters and not _labels_match(n.labels, filters["label"]):
+        if "label" in filters and not labels_match(n.labels, filters["label"]):
             return False
         if dangling is not None:
             unused = not n.predefined and not svc.containers_of(n)
@@ -67,9 +60,9 @@ def prune_keeper(filters: dict[str, list[str]]) -> Callable[[Network], bool]:
         until = parse_since(filters["until"][0], time.time())
 
     def keep(n: Network) -> bool:
-        if "label" in filters and not _labels_match(n.labels, filters["label"]):
+        if "label" in filters and not labels_match(n.labels, filters["label"]):
             return True
-        if "label!" in filters and any(_labels_match(n.labels, [w]) for w in filters["label!"]):
+        if "label!" in filters and any(labels_match(n.labels, [w]) for w in filters["label!"]):
             return True
         if until is not None and parse_rfc3339(n.created) >= until:
             return True

@@ -152,19 +152,12 @@ def build_spec(c: Container, *, rootfs: str, uid: int, gid: int, additional_gids
         resources["memory"] = {"limit": s.memory}
         if s.memory_swap:
             resources["memory"]["swap"] = s.memory_swap
-    cpu: dict[str, Any] = {}
-    if s.nano_cpus:
-        cpu = {"quota": s.nano_cpus // 10_000, "period": 100_000}
-    if s.cpu_quota:
-        cpu["quota"] = s.cpu_quota
-    if s.cpu_period:
-        cpu["period"] = s.cpu_period
-    if s.cpu_shares:
-        cpu["shares"] = s.cpu_shares
+    cpu = cpu_resources(s)
     if cpu:
         resources["cpu"] = cpu
     if s.pids_limit:
         resources["pids"] = {"limit": s.pids_limit}
+    oci_extras(s, resources)
     if s.privileged:
         resources["devices"] = [{"allow": True, "access": "rwm"}]
     linux: dict[str, Any] = {
@@ -199,6 +192,51 @@ def build_spec(c: Container, *, rootfs: str, uid: int, gid: int, additional_gids
         "mounts": mounts,
         "linux": linux,
     }
+
+
+CFS_PERIOD = 100_000  # µs: the period --cpus (NanoCpus) is expressed in, as Docker sets it
+
+
+def cpu_resources(s: Any) -> dict[str, Any]:
+    """The OCI `linux.resources.cpu` of a create spec (at create, and for `runc update`)."""
+    cpu: dict[str, Any] = {}
+    if s.nano_cpus:
+        cpu = {"quota": s.nano_cpus * CFS_PERIOD // 1_000_000_000, "period": CFS_PERIOD}
+    if s.cpu_quota:
+        cpu["quota"] = s.cpu_quota
+    if s.cpu_period:
+        cpu["period"] = s.cpu_period
+    if s.cpu_shares:
+        cpu["shares"] = s.cpu_shares
+    return cpu
+
+
+def _extra_int(spec: Any, key: str) -> int:
+    v = spec.extra_host_config.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _extra_str(spec: Any, key: str) -> str:
+    v = spec.extra_host_config.get(key)
+    return v if isinstance(v, str) else ""
+
+
+def oci_extras(spec: Any, resources: dict[str, Any]) -> None:
+    """The limits kept in HostConfig as Docker's fields (`update` sets them): memory
+    reservation, cpusets, blkio weight (only where the host's blkio cgroup has a weight)."""
+    reservation = _extra_int(spec, "MemoryReservation")
+    if reservation:
+        resources.setdefault("memory", {})["reservation"] = reservation
+    cpus, mems = _extra_str(spec, "CpusetCpus"), _extra_str(spec, "CpusetMems")
+    if cpus:
+        resources.setdefault("cpu", {})["cpus"] = cpus
+    if mems:
+        resources.setdefault("cpu", {})["mems"] = mems
+    weight = _extra_int(spec, "BlkioWeight")
+    if weight:
+        from hithe.containers.resources import HostCaps  # only then: it reads the cgroup tree
+        if HostCaps.probe().blkio_weight:
+            resources["blockIO"] = {"weight": weight}
 
 
 def _default_devices() -> list[dict[str, Any]]:

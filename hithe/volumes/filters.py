@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from hithe.containers.filters import labels_match
 from hithe.errors import InvalidParameter
 from hithe.volumes.record import Volume
 
@@ -32,14 +33,6 @@ def _bool(key: str, values: list[str]) -> bool:
     return bool(out)
 
 
-def _labels_match(labels: dict[str, str], wanted: list[str]) -> bool:
-    for w in wanted:
-        k, eq, val = w.partition("=")
-        if k not in labels or (eq and labels[k] != val):
-            return False
-    return True
-
-
 def list_matcher(filters: dict[str, list[str]], in_use: Callable[[str], bool]) -> Callable[[Volume], bool]:
     _check_keys(filters, LIST_KEYS)
     dangling = _bool("dangling", filters["dangling"]) if filters.get("dangling") else None
@@ -50,9 +43,9 @@ def list_matcher(filters: dict[str, list[str]], in_use: Callable[[str], bool]) -
         if "driver" in filters and not any(d == v.driver for d in filters["driver"]):
             return False
         labels = v.labels or {}
-        if "label" in filters and not _labels_match(labels, filters["label"]):
+        if "label" in filters and not labels_match(labels, filters["label"]):
             return False
-        if "label!" in filters and any(_labels_match(labels, [w]) for w in filters["label!"]):
+        if "label!" in filters and any(labels_match(labels, [w]) for w in filters["label!"]):
             return False
         if dangling is not None and in_use(v.name) == dangling:
             return False
@@ -70,9 +63,9 @@ def prune_keeper(filters: dict[str, list[str]], api_version: tuple[int, int]) ->
         if not all_ and not v.anonymous:
             return True
         labels = v.labels or {}
-        if "label" in filters and not _labels_match(labels, filters["label"]):
+        if "label" in filters and not labels_match(labels, filters["label"]):
             return True
-        if "label!" in filters and any(_labels_match(labels, [w]) for w in filters["label!"]):
+        if "label!" in filters and any(labels_match(labels, [w]) for w in filters["label!"]):
             return True
         return False
     return keep

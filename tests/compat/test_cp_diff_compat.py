@@ -13,14 +13,6 @@ from tests.conftest import run_cli
 pytestmark = [pytest.mark.compat, pytest.mark.integration]
 
 
-@pytest.fixture
-def client(daemon, busybox):
-    import docker
-    c = docker.DockerClient(base_url=daemon.host)
-    yield c
-    c.close()
-
-
 def test_docker_py_archive_and_diff(client):
     c = client.containers.run("busybox", ["sleep", "60"], detach=True)
     try:

@@ -6,14 +6,6 @@ import pytest
 pytestmark = [pytest.mark.compat, pytest.mark.integration]
 
 
-@pytest.fixture
-def client(daemon, busybox):
-    import docker
-    c = docker.DockerClient(base_url=daemon.host)
-    yield c
-    c.close()
-
-
 def test_ping_version(client):
     assert client.ping() is True
     assert client.version()["ApiVersion"] == "1.45"

@@ -2,21 +2,17 @@
 with a real (private, loopback-only) dockerd in both directions."""
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-import signal
 import subprocess
-import tempfile
-import time
 
 import pytest
 
 from tests.conftest import busybox_tar, run_cli
+from tests.dockerd_helpers import private_dockerd
 
 pytestmark = [pytest.mark.compat, pytest.mark.integration]
 needs_docker = pytest.mark.skipif(shutil.which("docker") is None, reason="docker CLI not installed")
-DOCKER_LOCK = "/tmp/hithe-docker.lock"
 
 
 def docker_on(host: str, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -27,52 +23,8 @@ def docker_on(host: str, *args: str, input: bytes | None = None) -> subprocess.C
 @pytest.fixture(scope="module")
 def dockerd():
     """A private dockerd (own data root and containerd namespace, no networking), under the shared lock."""
-    if shutil.which("dockerd") is None or shutil.which("docker") is None:
-        pytest.skip("docker.io not installed")
-    lock = open(DOCKER_LOCK, "a")
-    deadline = time.time() + 60
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.time() > deadline:
-                pytest.skip("another private dockerd holds the lock")
-            time.sleep(2)
-    root = tempfile.mkdtemp(prefix="imref-", dir="/tmp")
-    sock = os.path.join(root, "d.sock")
-    log = open(os.path.join(root, "dockerd.log"), "ab")
-    proc = subprocess.Popen(
-        ["dockerd", "-H", "unix://" + sock, "--data-root", os.path.join(root, "data"),
-         "--exec-root", os.path.join(root, "exec"), "--pidfile", os.path.join(root, "d.pid"),
-         "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
-         "--ip-masq=false", "--containerd-namespace", "imref-hithe", "--containerd-plugins-namespace",
-         "imref-hithe-p"], stdout=log, stderr=log, start_new_session=True)
-    host = "unix://" + sock
-    try:
-        for _ in range(300):
-            if docker_on(host, "version").returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.skip("private dockerd did not start")
+    with private_dockerd("imref-hithe") as (host, _root):
         yield host
-    finally:
-        for cid in docker_on(host, "ps", "-aq").stdout.decode().split():
-            docker_on(host, "rm", "-f", cid)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        with open("/proc/mounts") as f:
-            mounts = [line.split()[1] for line in f if line.split()[1].startswith(root)]
-        for m in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
-        shutil.rmtree(root, ignore_errors=True)
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
 
 
 @needs_docker

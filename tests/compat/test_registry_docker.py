@@ -6,26 +6,23 @@ test skips when its client is not installed.
 """
 from __future__ import annotations
 
-import fcntl
 import gzip
 import hashlib
 import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tarfile
 import tempfile
-import time
 
 import pytest
 
 from tests.conftest import busybox_tar
+from tests.dockerd_helpers import docker_env, private_dockerd
 from tests.registry_helpers import start_registry
 
 pytestmark = [pytest.mark.compat, pytest.mark.integration]
-DOCKER_LOCK = "/tmp/hithe-docker.lock"
 NS = "hregd"
 
 
@@ -52,53 +49,11 @@ def htpasswd(workdir) -> str:
 @pytest.fixture(scope="module")
 def dockerd():
     """A private dockerd (own data root, exec root, containerd namespace; no networking), under the shared lock."""
-    if shutil.which("dockerd") is None or shutil.which("docker") is None:
-        pytest.skip("docker.io not installed")
-    lock = open(DOCKER_LOCK, "a")
-    deadline = time.time() + 120
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.time() > deadline:
-                pytest.skip("another private dockerd holds the lock")
-            time.sleep(2)
-    root = tempfile.mkdtemp(prefix="hregd-", dir="/tmp")
-    sock = os.path.join(root, "d.sock")
-    log = open(os.path.join(root, "dockerd.log"), "ab")
-    proc = subprocess.Popen(
-        ["dockerd", "-H", "unix://" + sock, "--data-root", os.path.join(root, "data"),
-         "--exec-root", os.path.join(root, "exec"), "--pidfile", os.path.join(root, "d.pid"),
-         "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
-         "--ip-masq=false", "--containerd-namespace", NS, "--containerd-plugins-namespace", NS + "-p"],
-        stdout=log, stderr=log, start_new_session=True)
-    # Its own client config too: `docker login` must not touch the user's ~/.docker.
-    env = {**os.environ, "DOCKER_HOST": "unix://" + sock, "DOCKER_CONFIG": os.path.join(root, "cli")}
-    try:
-        for _ in range(300):
-            if run("docker", "version", env=env).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.skip("private dockerd did not start")
+    with private_dockerd(NS, lock_wait=120) as (host, root):
+        env = docker_env(host, root)
         r = run("docker", "import", "-c", 'CMD ["sh"]', "-", "busybox:latest", env=env, input=busybox_tar())
         assert r.returncode == 0, r.stderr
         yield env
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        with open("/proc/mounts") as f:
-            mounts = [line.split()[1] for line in f if line.split()[1].startswith(root)]
-        for m in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
-        shutil.rmtree(root, ignore_errors=True)
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
 
 
 def docker(env: dict, *args: str, input: bytes | None = None) -> str:

@@ -6,7 +6,6 @@ URL that is not the registry's own.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from hithe.distribution.client import login as login_mod, pull as pull_mod, push as push_mod
@@ -18,6 +17,7 @@ from hithe.images.importer import host_arch
 from hithe.images.record import Image
 from hithe.images.reference import Reference
 from hithe.images.store import ImageStore
+from hithe.util import egress
 
 RunBlocking = Callable[[Callable[[], Any]], Awaitable[Any]]
 
@@ -26,7 +26,7 @@ class RegistryClient:
     def __init__(self, insecure_registries: list[str] | None = None, *, url_guard: UrlGuard | None = None) -> None:
         self.policy = InsecurePolicy(insecure_registries)
         self.tokens = TokenCache()
-        if url_guard is None and os.environ.get("HITHE_REGISTRY_LOOPBACK_ONLY"):
+        if url_guard is None and egress.loopback_only():
             from hithe.distribution.client.session import loopback_only
             url_guard = loopback_only  # test daemons: nothing may leave 127.0.0.0/8
         self.url_guard = url_guard

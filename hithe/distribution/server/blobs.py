@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from hithe.distribution.server.files import fsync_dir, unlink_quiet
+from hithe.distribution.server.files import fsync_dir, unlink_quiet, write_temp
 from hithe.distribution.server.names import ALGORITHMS, Digest
 
 
@@ -57,19 +57,7 @@ class BlobStore:
         """Store a small verified blob (a manifest) through a temp file in ``tmp_dir``."""
         if os.path.exists(self.path(digest)):
             return
-        os.makedirs(tmp_dir, exist_ok=True)
-        tmp = os.path.join(tmp_dir, f".blob-{os.urandom(8).hex()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            unlink_quiet(tmp)
-            raise
-        os.close(fd)
+        tmp = write_temp(tmp_dir, ".blob-", data)
         try:
             self.adopt(tmp, digest)
         except BaseException:

@@ -13,11 +13,10 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data``: readers see the old or the new content, never a mix."""
-    directory = os.path.dirname(path)
+def write_temp(directory: str, prefix: str, data: bytes) -> str:
+    """A new file in ``directory`` holding ``data``, on disk (fsynced): ready to be renamed into place."""
     os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{os.urandom(8).hex()}")
+    tmp = os.path.join(directory, f"{prefix}{os.urandom(8).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         view = memoryview(data)
@@ -29,6 +28,13 @@ def write_atomic(path: str, data: bytes) -> None:
         unlink_quiet(tmp)
         raise
     os.close(fd)
+    return tmp
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data``: readers see the old or the new content, never a mix."""
+    directory = os.path.dirname(path)
+    tmp = write_temp(directory, ".tmp-", data)
     try:
         os.rename(tmp, path)
     except BaseException:
