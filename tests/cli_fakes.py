@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from hithe.client.http import BufferedSocket, iter_chunked
+from hithe.client.http import BufferedSocket, ProtocolError, iter_chunked
 
 class Req:
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
@@ -37,21 +37,21 @@ def reply(status: int, obj: Any = None, reason: str = "OK", raw: bytes | None = 
 Handler = Callable[["Req", socket.socket], "bytes | None"]
 
 
-class FakeDaemon:
-    """Routes (method, path glob) to handlers; a handler returns the bytes to send,
-    or None when it took the connection over (hijack)."""
+class HTTPFake:
+    """A unix-socket HTTP/1.1 server for client tests: reads each request (keep-alive,
+    content-length or chunked body) and answers with what ``handle`` returns; None means
+    the handler took the connection over (hijack). Counts the connections it accepted."""
 
-    def __init__(self, path: str) -> None:
-        self.routes: list[tuple[str, str, Handler]] = []
-        self.requests: list[Req] = []
+    def __init__(self, path: str, backlog: int = 16) -> None:
+        self.connections = 0
         self.srv = socket.socket(socket.AF_UNIX)
         self.srv.bind(path)
-        self.srv.listen(16)
+        self.srv.listen(backlog)
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def on(self, method: str, path: str, handler: Handler | bytes) -> None:
-        h = handler if callable(handler) else (lambda req, conn, data=handler: data)
-        self.routes.insert(0, (method, path, h))
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
+               conn: socket.socket) -> bytes | None:
+        raise NotImplementedError
 
     def _accept(self) -> None:
         while True:
@@ -59,6 +59,7 @@ class FakeDaemon:
                 conn, _ = self.srv.accept()
             except OSError:
                 return
+            self.connections += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -80,17 +81,38 @@ class FakeDaemon:
                     body = b"".join(iter_chunked(r))
                 else:
                     body = r.read_exact(int(headers.get("content-length", "0")))
-                req = Req(method, target, headers, body)
-                if req.path != "_ping":
-                    self.requests.append(req)
-                out = self._dispatch(req, conn)
+                out = self.handle(method, target, headers, body, conn)
                 if out is None:
                     return
                 conn.sendall(out)
-        except OSError:
+        except (OSError, ProtocolError):
             pass
         finally:
             conn.close()
+
+    def close(self) -> None:
+        self.srv.close()
+
+
+class FakeDaemon(HTTPFake):
+    """Routes (method, path glob) to handlers; a handler returns the bytes to send,
+    or None when it took the connection over (hijack)."""
+
+    def __init__(self, path: str) -> None:
+        self.routes: list[tuple[str, str, Handler]] = []
+        self.requests: list[Req] = []
+        super().__init__(path)
+
+    def on(self, method: str, path: str, handler: Handler | bytes) -> None:
+        h = handler if callable(handler) else (lambda req, conn, data=handler: data)
+        self.routes.insert(0, (method, path, h))
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
+               conn: socket.socket) -> bytes | None:
+        req = Req(method, target, headers, body)
+        if req.path != "_ping":
+            self.requests.append(req)
+        return self._dispatch(req, conn)
 
     def _dispatch(self, req: Req, conn: socket.socket) -> bytes | None:
         import fnmatch
@@ -104,9 +126,6 @@ class FakeDaemon:
 
     def calls(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.requests]
-
-    def close(self) -> None:
-        self.srv.close()
 
 
 @pytest.fixture(name="daemon")

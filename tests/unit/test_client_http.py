@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from typing import Callable
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from hithe.client.api import APIClient, encode_params, query_escape
 from hithe.client.errors import APIError, DaemonUnreachable, StreamError
 from hithe.client.http import BufferedSocket, ProtocolError, iter_chunked, parse_head
+from tests.cli_fakes import HTTPFake
 
 
 # -- pure framing over a socketpair ---------------------------------------------------
@@ -66,59 +66,18 @@ def test_query_encoding_like_go() -> None:
 
 # -- a fake daemon on a unix socket ------------------------------------------------------
 
-class Fake:
+class Fake(HTTPFake):
     """Serves canned responses; records (method, target, headers, body) per request."""
 
     def __init__(self, path: str, respond: Callable[[str, str, dict, bytes, socket.socket], bytes | None]) -> None:
         self.path = path
         self.respond = respond
         self.requests: list[tuple[str, str, dict, bytes]] = []
-        self.connections = 0
-        self.srv = socket.socket(socket.AF_UNIX)
-        self.srv.bind(path)
-        self.srv.listen(8)
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(path, backlog=8)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.srv.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        r = BufferedSocket(conn)
-        try:
-            while True:
-                line = r.readline()
-                if not line:
-                    return
-                method, target, _ = line.decode().split(" ", 2)
-                headers = {}
-                while True:
-                    h = r.readline()
-                    if h in (b"\r\n", b""):
-                        break
-                    k, _, v = h.decode().partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                if headers.get("transfer-encoding") == "chunked":
-                    body = b"".join(iter_chunked(r))
-                else:
-                    body = r.read_exact(int(headers.get("content-length", "0")))
-                self.requests.append((method, target, headers, body))
-                out = self.respond(method, target, headers, body, conn)
-                if out is None:
-                    return  # the handler took over the connection
-                conn.sendall(out)
-        except (OSError, ProtocolError):
-            pass
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        self.srv.close()
+    def handle(self, method: str, target: str, headers: dict, body: bytes, conn: socket.socket) -> bytes | None:
+        self.requests.append((method, target, headers, body))
+        return self.respond(method, target, headers, body, conn)
 
 
 def resp(status: int, body: bytes = b"", headers: str = "", reason: str = "OK") -> bytes:
